@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "keepwell.core"
+    label = "core"
+    verbose_name = "keepwell core"
+
+    def ready(self):
+        from . import audit, signals  # noqa: F401  (connect receivers)

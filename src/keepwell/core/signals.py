@@ -1,0 +1,9 @@
+"""Cross-practice events. Practices send and receive these; none imports another practice."""
+
+from django.dispatch import Signal
+
+# A finding changed state. kwargs: finding, event (a FindingEvent.Kind value), actor (a User or None).
+finding_changed = Signal()
+
+# A release was deployed to an environment. kwargs: deploy (core.Deploy).
+release_deployed = Signal()

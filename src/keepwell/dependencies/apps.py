@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DependenciesConfig(AppConfig):
+    name = "keepwell.dependencies"
+    label = "dependencies"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ErrorsConfig(AppConfig):
+    name = "keepwell.errors"
+    label = "errors"

@@ -1,0 +1,258 @@
+"""keepwell settings: every knob comes from a KEEPWELL_* environment variable.
+
+The manual (docs/configuration.md) documents each one; tests/core/test_docs.py fails when one is missing.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env(name: str, default: str = "") -> str:
+    """Return the KEEPWELL_* variable `name`, or `default`."""
+    return os.environ.get(f"KEEPWELL_{name}", default)
+
+
+def envbool(name: str, default: str = "0") -> bool:
+    return env(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def envint(name: str, default: int) -> int:
+    value = env(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"KEEPWELL_{name} must be a whole number, got {value!r}.") from None
+
+
+DATA_DIR = Path(env("DATA_DIR", str(Path.home() / ".local" / "share" / "keepwell"))).expanduser()
+
+
+def _data_dir() -> Path:
+    try:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SystemExit(
+            f"The data directory {DATA_DIR} cannot be created ({exc.strerror}). "
+            "Set KEEPWELL_DATA_DIR to a writable folder."
+        ) from None
+    return DATA_DIR
+
+
+def _read_or_create(path: Path, make) -> str:
+    """Return the contents of `path`, creating it (mode 0600) with `make()` on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    _data_dir()
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value
+
+
+SECRET_KEY = env("SECRET_KEY") or _read_or_create(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
+# The key that encrypts stored credentials (channel URLs, passwords). Kept apart from SECRET_KEY so that
+# rotating the session key does not make stored credentials unreadable.
+ENCRYPTION_KEY_FILE = DATA_DIR / "encryption_key"
+
+DEBUG = envbool("DEBUG")
+BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+SITE_NAME = env("SITE_NAME", "keepwell")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "huey.contrib.djhuey",
+    "keepwell.core",
+    "keepwell.monitoring",
+    "keepwell.errors",
+    "keepwell.support",
+    "keepwell.documentation",
+    "keepwell.backups",
+    "keepwell.releases",
+    "keepwell.roadmap",
+    "keepwell.dependencies",
+    "keepwell.security",
+]
+
+MIDDLEWARE = [
+    "keepwell.core.middleware.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "keepwell.core.middleware.CurrentOrganizationMiddleware",
+]
+
+ROOT_URLCONF = "keepwell.urls"
+ASGI_APPLICATION = "keepwell.asgi.application"
+WSGI_APPLICATION = "keepwell.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "keepwell.core.context_processors.keepwell",
+            ],
+        },
+    }
+]
+
+# Database: SQLite in the data directory unless KEEPWELL_DATABASE_URL names another.
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "keepwell.sqlite3",
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Failed sign-ins allowed per email and per address in LOGIN_THROTTLE_WINDOW seconds.
+LOGIN_THROTTLE_ATTEMPTS = envint("LOGIN_THROTTLE_ATTEMPTS", 5)
+LOGIN_THROTTLE_WINDOW = envint("LOGIN_THROTTLE_WINDOW", 900)
+
+# Redis: jobs, cache (and later realtime) move to Redis when KEEPWELL_REDIS_URL is set.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env("QUEUE_NAME", "keepwell"),
+        "url": REDIS_URL,
+        "immediate": False,
+        "consumer": {"workers": envint("WORKERS", 2), "worker_type": "thread", "periodic": True},
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "keepwell",
+        "filename": str(DATA_DIR / "jobs.sqlite3"),
+        "immediate": False,
+        "consumer": {"workers": envint("WORKERS", 2), "worker_type": "thread", "periodic": True},
+    }
+if envbool("JOBS_IMMEDIATE"):
+    HUEY["immediate"] = True
+
+# Mail.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_TLS")
+EMAIL_TIMEOUT = 15
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM", "keepwell@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SMTPD_HOST = env("SMTPD_HOST", "127.0.0.1")
+SMTPD_PORT = envint("SMTPD_PORT", 2525)
+MAIL_DOMAIN = env("MAIL_DOMAIN", "localhost")
+
+# Outbound requests (webhooks, monitors) may not reach loopback or private networks unless allowed.
+ALLOW_PRIVATE_TARGETS = envbool("ALLOW_PRIVATE_TARGETS")
+
+# Sessions, cookies and headers.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"huey": {"level": env("LOG_LEVEL", "INFO")}},
+}
+
+# Alerting defaults (each routing rule may override).
+ALERT_GROUP_WINDOW = envint("ALERT_GROUP_WINDOW", 30)
+ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", 6)
