@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""Signed links in notifications (no sign-in needed)."""
 
-urlpatterns = []
+from django.urls import path
+
+from ..views import actions
+
+urlpatterns = [
+    path("a/<str:signed>/", actions.finding_action, name="finding-action"),
+]
