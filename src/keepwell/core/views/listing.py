@@ -8,7 +8,8 @@ PER_PAGE = 25
 
 def search(queryset, request, *fields):
     """Filter `queryset` by the `q` parameter across `fields` (case-insensitive contains)."""
-    q = request.GET.get("q", "").strip()[:200]
+    # PostgreSQL refuses NUL characters in text: drop them rather than answer 500.
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     if not q:
         return queryset, ""
     cond = Q()
