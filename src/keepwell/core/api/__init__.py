@@ -1,0 +1,1 @@
+"""Core's JSON API, one module per resource; keepwell/api.py mounts them under /api/v1/."""
