@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""Operations endpoints: health for load balancers, metrics for Prometheus."""
 
-urlpatterns = []
+from django.urls import path
+
+from ..views import ops
+
+urlpatterns = [
+    path("healthz", ops.healthz, name="healthz"),
+    path("metrics", ops.metrics_view, name="metrics"),
+]

@@ -1,0 +1,69 @@
+# The commands the README names. `make run` and `make test` need nothing but python3 (3.11 or newer).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Two workers: the suite's slow parts (subprocesses, a browser, servers) wait more than they compute.
+PYTEST_FLAGS ?= -n 2 -ra
+LINTED := src tests $(wildcard bench)
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test test-postgres lint docs bench system-deps constraints clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e ".[dev,postgres,redis]"
+	touch $@ $(VENV)/.installed
+
+## run: install keepwell into .venv and run it on SQLite at http://127.0.0.1:8000
+run: $(VENV)/.installed
+	$(BIN)/keepwell up --host $(HOST) --port $(PORT)
+
+## test: install the development tools, lint, build the manual strictly, run the whole suite (SQLite)
+test: $(VENV)/.installed-dev system-deps lint docs
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) --deselect tests/test_docs.py::test_the_manual_builds_strictly
+
+## test-postgres: the suite again on PostgreSQL and Redis (both must answer; .ci/run starts them)
+test-postgres: $(VENV)/.installed-dev
+	KEEPWELL_TEST_DATABASE_URL=$(POSTGRES_URL) KEEPWELL_TEST_REDIS_URL=$(REDIS_URL) \
+		$(BIN)/python -m pytest $(PYTEST_FLAGS) --deselect tests/test_docs.py::test_the_manual_builds_strictly
+
+## lint: ruff's checks and formatting
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+## docs: build the manual into site/, failing on any warning
+docs: $(VENV)/.installed-dev
+	$(BIN)/mkdocs build --strict --quiet
+
+## bench: run every benchmark in bench/ and print its figures
+bench: $(VENV)/.installed-dev
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python "$$script" || exit 1; done
+
+## system-deps: install the system packages the tests need (Chromium), when run as root
+system-deps:
+	scripts/system-deps
+
+## constraints: regenerate the lock from a clean install of keepwell with every extra
+constraints:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q -e ".[dev,postgres,redis]"
+	{ echo "# The lock: every package keepwell and its extras [dev,postgres,redis] install, pinned."; \
+	  echo "# Regenerate from a clean virtual environment: make constraints"; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+	rm -rf .venv-lock
+
+clean:
+	rm -rf site .venv-lock
