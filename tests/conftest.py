@@ -73,9 +73,11 @@ class ApiClient:
         kwargs = {"headers": {**self.headers, **extra.pop("headers", {})}, **extra}
         if data is not None and "content_type" not in kwargs and method != "get":
             kwargs["content_type"] = "application/json"
-        return getattr(self.client, method)(path, data, **kwargs) if data is not None else getattr(
-            self.client, method
-        )(path, **kwargs)
+        return (
+            getattr(self.client, method)(path, data, **kwargs)
+            if data is not None
+            else getattr(self.client, method)(path, **kwargs)
+        )
 
     def get(self, path, data=None, **extra):
         return self._send("get", path, data, **extra)
@@ -170,9 +172,7 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver.lock:
-                    receiver.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "body": body}
-                    )
+                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 self.send_response(receiver.status)
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -184,7 +184,8 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval makes shutdown() return at once instead of after half a second.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def json(self):

@@ -1,6 +1,6 @@
 """keepwell settings: every knob comes from a KEEPWELL_* environment variable.
 
-The manual (docs/configuration.md) documents each one; tests/core/test_docs.py fails when one is missing.
+The manual (docs/configuration.md) documents each one; tests/test_docs.py fails when one is missing.
 """
 
 import os
@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "huey.contrib.djhuey",
+    # The API's docs page (/api/v1/docs) then serves Swagger UI from our static files, not a CDN: CSP allows it.
+    "ninja",
     "keepwell.core",
     "keepwell.monitoring",
     "keepwell.errors",
@@ -207,6 +209,9 @@ MAIL_DOMAIN = env("MAIL_DOMAIN", "localhost")
 # Outbound requests (webhooks, monitors) may not reach loopback or private networks unless allowed.
 ALLOW_PRIVATE_TARGETS = envbool("ALLOW_PRIVATE_TARGETS")
 
+# /metrics answers only requests with "Authorization: Bearer <this token>" when set.
+METRICS_TOKEN = env("METRICS_TOKEN")
+
 # Sessions, cookies and headers.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -236,7 +241,10 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Static files are served by WhiteNoise straight from the package (WHITENOISE_USE_FINDERS): no collectstatic.
+STATIC_ROOT = None
+# The shared layout's stylesheet and htmx live in src/keepwell/static/ (not inside an app).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -250,7 +258,15 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": env("LOG_LEVEL", "INFO")}},
+    # Huey's consumer adds its own handler unless the logger has one: give it ours, once. At INFO it logs every
+    # run of every periodic job, so it speaks at WARNING (failures are errors) unless the level is DEBUG.
+    "loggers": {
+        "huey": {
+            "level": "DEBUG" if env("LOG_LEVEL", "INFO").upper() == "DEBUG" else "WARNING",
+            "handlers": ["console"],
+            "propagate": False,
+        }
+    },
 }
 
 # Alerting defaults (each routing rule may override).

@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "keepwell core"
 
     def ready(self):
-        from . import audit, signals  # noqa: F401  (connect receivers)
+        from . import alerting, audit, signals  # noqa: F401  (connect receivers)

@@ -21,9 +21,19 @@ SKIP = {
     "core.findingevent",
     "core.notification",
     "core.delivery",
+    "core.alertevent",
 }
 # Fields never written to the log (secrets, noise).
-SECRET_FIELDS = {"password", "totp_secret", "target", "token_hash", "last_login", "last_used", "totp_last_step"}
+SECRET_FIELDS = {
+    "password",
+    "totp_secret",
+    "target",
+    "signing_secret",
+    "token_hash",
+    "last_login",
+    "last_used",
+    "totp_last_step",
+}
 
 
 @contextmanager

@@ -24,6 +24,7 @@ class CurrentOrganizationMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        with audit.acting_as(user if user is not None and user.is_authenticated else None,
-                             request.META.get("REMOTE_ADDR")):
+        with audit.acting_as(
+            user if user is not None and user.is_authenticated else None, request.META.get("REMOTE_ADDR")
+        ):
             return self.get_response(request)

@@ -7,7 +7,9 @@ from .tenancy import Organization, User
 
 
 class AuditEvent(models.Model):
-    organization = models.ForeignKey(Organization, models.CASCADE, null=True, blank=True, related_name="audit")
+    organization = models.ForeignKey(
+        Organization, models.CASCADE, null=True, blank=True, related_name="audit"
+    )
     actor = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
     actor_label = models.CharField(max_length=254, blank=True, help_text="Who, kept when the user is gone.")
     action = models.CharField(max_length=40)  # create, update, delete, login, login_failed, logout, ...

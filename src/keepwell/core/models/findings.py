@@ -26,7 +26,9 @@ class Finding(models.Model):
 
     organization = models.ForeignKey(Organization, models.CASCADE, related_name="findings")
     service = models.ForeignKey(Service, models.CASCADE, related_name="findings")
-    source = models.CharField(max_length=50, help_text="The practice or check that raised it, e.g. monitoring.")
+    source = models.CharField(
+        max_length=50, help_text="The practice or check that raised it, e.g. monitoring."
+    )
     key = models.CharField(max_length=255, help_text="What makes it the same finding next time.")
     title = models.CharField(max_length=300)
     detail = models.TextField(blank=True)
@@ -57,14 +59,14 @@ class Finding(models.Model):
     def __str__(self):
         return self.title
 
-    @property
-    def is_snoozed(self) -> bool:
-        return bool(self.snoozed_until and self.snoozed_until > timezone.now())
-
     def get_absolute_url(self):
         from django.urls import reverse
 
         return reverse("finding", args=[self.organization.slug, self.pk])
+
+    @property
+    def is_snoozed(self) -> bool:
+        return bool(self.snoozed_until and self.snoozed_until > timezone.now())
 
 
 class FindingEvent(models.Model):
@@ -86,3 +88,6 @@ class FindingEvent(models.Model):
 
     class Meta:
         ordering = ["-created", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.finding_id}"

@@ -18,7 +18,9 @@ class Release(models.Model):
 
     class Meta:
         ordering = ["-created", "-id"]
-        constraints = [models.UniqueConstraint(fields=["service", "version"], name="release_version_per_service")]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "version"], name="release_version_per_service")
+        ]
 
     def __str__(self):
         return f"{self.service.slug} {self.version}"
@@ -60,3 +62,6 @@ class Link(models.Model):
             models.Index(fields=["source_type", "source_id"]),
             models.Index(fields=["target_type", "target_id"]),
         ]
+
+    def __str__(self):
+        return f"{self.source_type.model}:{self.source_id} {self.relation} {self.target_type.model}:{self.target_id}"

@@ -107,7 +107,9 @@ class Membership(models.Model):
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_user")
+        ]
         ordering = ["organization", "user__email"]
 
     def __str__(self):
@@ -136,6 +138,9 @@ class Invitation(models.Model):
 
     class Meta:
         ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.email} to {self.organization} ({self.role})"
 
     @classmethod
     def issue(cls, organization, email, role, invited_by, days=7):
@@ -171,7 +176,9 @@ class Service(models.Model):
     repository = models.CharField(
         max_length=500, blank=True, help_text="A local path or a git URL of the service's repository."
     )
-    environments = models.JSONField(default=list, blank=True, help_text='Names, e.g. ["staging", "production"].')
+    environments = models.JSONField(
+        default=list, blank=True, help_text='Names, e.g. ["staging", "production"].'
+    )
     owners = models.ManyToManyField(User, blank=True, related_name="owned_services")
     created = models.DateTimeField(default=timezone.now)
 
