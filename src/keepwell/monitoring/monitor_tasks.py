@@ -1,0 +1,1 @@
+"""Jobs of the monitoring app (see tasks.py)."""
