@@ -1,8 +1,10 @@
 """Heartbeats (cron-job monitoring) speaking the Healthchecks ping protocol."""
 
+import secrets
 import uuid
 
-from django.db import models
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from keepwell.core.models import Organization, Service
@@ -17,6 +19,26 @@ class PingKey(models.Model):
 
     def __str__(self):
         return f"ping key of {self.organization}"
+
+    @classmethod
+    def for_organization(cls, organization, *, rotate=False) -> "PingKey":
+        """Return the organization's ping key, creating it (or a new one, with `rotate`) as needed."""
+        with transaction.atomic():
+            row = cls.objects.select_for_update().filter(organization=organization).first()
+            if row is not None and not rotate:
+                return row
+            for _attempt in range(3):
+                key = secrets.token_urlsafe(16)  # 22 characters: never mistaken for a UUID
+                try:
+                    with transaction.atomic():
+                        if row is None:
+                            return cls.objects.create(organization=organization, key=key)
+                        row.key, row.created = key, timezone.now()
+                        row.save(update_fields=["key", "created"])
+                        return row
+                except IntegrityError:
+                    continue
+        raise RuntimeError("could not create a unique ping key")
 
 
 class Heartbeat(models.Model):
@@ -56,6 +78,23 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return f"/o/{self.organization.slug}/monitoring/heartbeats/{self.uuid}/"
+
+    @property
+    def ping_url(self) -> str:
+        """Return the URL a job pings: BASE_URL/ping/<uuid>."""
+        return f"{settings.BASE_URL}/ping/{self.uuid}"
+
+    def slug_ping_url(self) -> str | None:
+        """Return BASE_URL/ping/<ping-key>/<slug>, or None without a slug or an organization ping key."""
+        key = (
+            PingKey.objects.filter(organization_id=self.organization_id).values_list("key", flat=True).first()
+        )
+        if not self.slug or key is None:
+            return None
+        return f"{settings.BASE_URL}/ping/{key}/{self.slug}"
 
 
 class Ping(models.Model):

@@ -1,0 +1,191 @@
+"""When a heartbeat is expected next, when it goes down, and how long a run took: pure, no Django.
+
+Every function takes the current time as an argument, so tests drive it with any clock they like.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
+
+MIN_PERIOD = 60  # seconds: Healthchecks' smallest period and grace
+MAX_PERIOD = 365 * 86400
+MAX_SCHEDULE = 100  # characters of a cron expression (the model's field)
+MAX_EXIT_STATUS = 255
+
+
+def validate_period(name: str, seconds: int) -> int:
+    """Return `seconds` if it is a valid period or grace, else raise ValueError naming `name`."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise ValueError(f"{name} must be a whole number of seconds")
+    if not MIN_PERIOD <= seconds <= MAX_PERIOD:
+        raise ValueError(f"{name} must be between {MIN_PERIOD} seconds and {MAX_PERIOD} seconds (a year)")
+    return seconds
+
+
+def zone(tz: str) -> ZoneInfo:
+    """Return the time zone named `tz` (e.g. Europe/Berlin), or raise ValueError."""
+    if not isinstance(tz, str) or not tz or len(tz) > 64 or "\x00" in tz:
+        raise ValueError("tz must be a time zone name such as UTC or Europe/Berlin")
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"{tz!r} is not a known time zone; use a name such as UTC or Europe/Berlin"
+        ) from None
+
+
+def validate_schedule(schedule: str, tz: str = "UTC") -> str:
+    """Return the cron expression, tidied, if it is valid in `tz`; else raise ValueError saying why."""
+    zone(tz)
+    if not isinstance(schedule, str) or not schedule.strip():
+        raise ValueError("schedule must be a cron expression such as '0 3 * * *'")
+    schedule = " ".join(schedule.split())
+    if len(schedule) > MAX_SCHEDULE or "\x00" in schedule:
+        raise ValueError(f"schedule must be at most {MAX_SCHEDULE} characters")
+    fields = schedule.split(" ")
+    if len(fields) != 5:
+        raise ValueError(
+            f"schedule must have five fields (minute hour day month weekday), not {len(fields)}: {schedule!r}"
+        )
+    try:
+        croniter(schedule, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except (CroniterBadCronError, CroniterNotAlphaError, CroniterBadDateError, ValueError, KeyError) as exc:
+        raise ValueError(f"schedule {schedule!r} is not a valid cron expression ({exc})") from None
+    return schedule
+
+
+def next_cron(schedule: str, tz: str, after: datetime) -> datetime:
+    """Return the first time after `after` that the cron `schedule` fires in time zone `tz` (in UTC)."""
+    local = after.astimezone(zone(tz))
+    try:
+        fire = croniter(schedule, local).get_next(datetime)
+    except CroniterBadDateError:
+        # An expression that never fires (e.g. 30 February): never expected, never late.
+        return datetime.max.replace(tzinfo=UTC)
+    return fire.astimezone(UTC)
+
+
+def next_expected(
+    kind: str, *, last_ping: datetime, period: int = 0, schedule: str = "", tz: str = "UTC"
+) -> datetime:
+    """Return when the ping after one at `last_ping` is expected."""
+    if kind == "cron":
+        return next_cron(schedule, tz, last_ping)
+    return last_ping + timedelta(seconds=period)
+
+
+def going_down_after(
+    status: str,
+    *,
+    kind: str,
+    last_ping: datetime | None,
+    last_start: datetime | None,
+    period: int = 0,
+    grace: int = 0,
+    schedule: str = "",
+    tz: str = "UTC",
+) -> datetime | None:
+    """Return the moment a heartbeat in `status` goes down if no ping arrives, or None if it cannot."""
+    if status == "started" and last_start is not None:
+        # A run that started must finish within the grace time.
+        return last_start + timedelta(seconds=grace)
+    if status != "up" or last_ping is None:
+        return None  # new, paused and down heartbeats wait for a ping
+    expected = next_expected(kind, last_ping=last_ping, period=period, schedule=schedule, tz=tz)
+    if expected.year >= 9999:
+        return None
+    return expected + timedelta(seconds=grace)
+
+
+def is_late(alert_after: datetime | None, now: datetime) -> bool:
+    """Return True when a heartbeat due to go down at `alert_after` is down at `now`."""
+    return alert_after is not None and now >= alert_after
+
+
+def run_duration(started: datetime | None, finished: datetime) -> timedelta | None:
+    """Return how long a run took from its start ping to its finish ping, or None without a usable start."""
+    if started is None or started > finished:
+        return None
+    return finished - started
+
+
+def parse_exit_status(text: str) -> int:
+    """Return the exit status in a ping URL (0 to 255), or raise ValueError."""
+    if not text.isascii() or not text.isdigit() or len(text) > 3 or int(text) > MAX_EXIT_STATUS:
+        raise ValueError(f"The exit status must be a number from 0 to {MAX_EXIT_STATUS}, not {text[:20]!r}.")
+    return int(text)
+
+
+def body_limit(header: str | None, default: int) -> int:
+    """Return how many bytes of a ping body to keep: a smaller limit the client asks for, else `default`."""
+    if header is None:
+        return default
+    header = header.strip()
+    if not header.isascii() or not header.isdigit() or len(header) > 12:
+        return default  # a malformed header never costs the ping
+    return min(int(header), default)
+
+
+@dataclass
+class PingEffect:
+    """What one ping does to a heartbeat: its new state, and whether a finding opens or resolves."""
+
+    kind: str  # success, start, fail or log (an exit status made it success or fail)
+    status: str
+    last_ping: datetime | None
+    last_start: datetime | None
+    duration: timedelta | None  # of the run this ping finished
+    alert_after: datetime | None
+    went_down: bool = False
+    came_up: bool = False
+
+
+def apply_ping(
+    *,
+    ping_kind: str,
+    exit_status: int | None,
+    now: datetime,
+    status: str,
+    kind: str,
+    period: int,
+    grace: int,
+    schedule: str,
+    tz: str,
+    last_ping: datetime | None,
+    last_start: datetime | None,
+    alert_after: datetime | None,
+    rid_given: bool = False,
+    rid_start: datetime | None = None,
+) -> PingEffect:
+    """Return the effect of a ping at `now` on a heartbeat in the state given (with `rid`: its start's time)."""
+    if exit_status is not None:
+        ping_kind = "success" if exit_status == 0 else "fail"
+    duration = None
+    if ping_kind in ("success", "fail"):
+        started = rid_start if rid_given else last_start
+        if not rid_given and started is not None and last_ping is not None and started < last_ping:
+            started = None  # that start was already finished by an earlier ping
+        duration = run_duration(started, now)
+    effect = PingEffect(ping_kind, status, last_ping, last_start, duration, alert_after)
+    if ping_kind == "log":
+        return effect
+    if ping_kind == "start":
+        effect.last_start, effect.status = now, "started"
+    else:
+        effect.last_ping, effect.status = now, ("up" if ping_kind == "success" else "down")
+    effect.alert_after = going_down_after(
+        effect.status,
+        kind=kind,
+        last_ping=effect.last_ping,
+        last_start=effect.last_start,
+        period=period,
+        grace=grace,
+        schedule=schedule,
+        tz=tz,
+    )
+    effect.went_down = effect.status == "down" and status != "down"
+    # Up from down, or from a run that began while it was down (new and paused ones have no finding).
+    effect.came_up = effect.status == "up" and status not in ("up", "new", "paused")
+    return effect
