@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils import timezone
 
+from keepwell.core.crypto import EncryptedJSONField
 from keepwell.core.models import Organization, Service
 
 
@@ -26,10 +27,10 @@ class Monitor(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HTTP)
     # http: the URL; tcp: host:port; dns: the name to resolve; tls: host[:port] (port 443 by default).
     target = models.CharField(max_length=2000)
-    # Kind-specific options, validated by monitoring/checks.py: http method, headers, body, expected_statuses,
+    # Kind-specific options, validated by monitoring/probes.py: http method, headers, body, expected_statuses,
     # keyword, keyword_absent, json_path, json_expected, follow_redirects, max_response_ms; dns record_type,
     # expected; tls days_before_expiry.
-    config = models.JSONField(default=dict, blank=True)
+    config = EncryptedJSONField(default=dict, blank=True)
     interval = models.PositiveIntegerField(default=60, help_text="Seconds between checks (20 to 86400).")
     timeout = models.PositiveIntegerField(default=10, help_text="Seconds before a check fails.")
     retries = models.PositiveSmallIntegerField(default=1, help_text="Failed checks in a row before down.")
@@ -46,6 +47,8 @@ class Monitor(models.Model):
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     flaps = models.PositiveSmallIntegerField(default=0, help_text="Recent state changes, for flap damping.")
+    flap_window_start = models.DateTimeField(null=True, blank=True)
+    flapping = models.BooleanField(default=False, help_text="Changing state too often: one finding says so.")
 
     # Scheduling and leases: a prober claims due monitors until lease_until.
     next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -59,6 +62,13 @@ class Monitor(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return f"/o/{self.organization.slug}/monitoring/monitors/{self.pk}/"
+
+    @property
+    def finding_key(self) -> str:
+        return f"monitor:{self.pk}"
 
 
 class CheckResult(models.Model):
