@@ -1,3 +1,21 @@
-from django.urls import path  # noqa: F401
+"""The monitoring pages, mounted at /o/<org_slug>/monitoring/."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views_heartbeats as heartbeats
+from . import views_monitors as monitors
+
+urlpatterns = [
+    path("", monitors.monitor_list, name="monitors"),
+    path("monitors/new", monitors.monitor_new, name="monitor-new"),
+    path("monitors/<int:pk>/", monitors.monitor_detail, name="monitor"),
+    path("monitors/<int:pk>/edit", monitors.monitor_edit, name="monitor-edit"),
+    path("monitors/<int:pk>/pause", monitors.monitor_pause, name="monitor-pause"),
+    path("monitors/<int:pk>/delete", monitors.monitor_delete, name="monitor-delete"),
+    path("heartbeats/", heartbeats.heartbeat_list, name="heartbeats"),
+    path("heartbeats/new", heartbeats.heartbeat_new, name="heartbeat-new"),
+    path("heartbeats/<uuid:uuid>/", heartbeats.heartbeat_detail, name="heartbeat"),
+    path("heartbeats/<uuid:uuid>/edit", heartbeats.heartbeat_edit, name="heartbeat-edit"),
+    path("heartbeats/<uuid:uuid>/pause", heartbeats.heartbeat_pause, name="heartbeat-pause"),
+    path("heartbeats/<uuid:uuid>/delete", heartbeats.heartbeat_delete, name="heartbeat-delete"),
+]
