@@ -51,6 +51,15 @@ SKIP_NAMES = {
     "password_reset_complete": "public page",
     "invite-accept": "public page; authorized by the invitation token, not by membership",
     "finding-action": "public page; authorized by the signed link, not by membership",
+    "ping": "public Healthchecks ping endpoint; the heartbeat UUID or ping key is the secret",
+    "ping-action": "public Healthchecks ping endpoint; the heartbeat UUID or ping key is the secret",
+    "ping-exit-status": "public Healthchecks ping endpoint; the heartbeat UUID or ping key is the secret",
+    "ping-slug": "public Healthchecks ping endpoint; the heartbeat UUID or ping key is the secret",
+    "ping-slug-action": "public Healthchecks ping endpoint; the heartbeat UUID or ping key is the secret",
+    "ping-slug-exit-status": "public Healthchecks ping endpoint; the heartbeat UUID or ping key is the secret",
+    "alertmanager-hook": "public Alertmanager webhook; the token in the URL is the secret",
+    "status-page": "public status page: published on purpose, shown to anyone",
+    "status-feed": "public Atom feed of a status page: published on purpose, shown to anyone",
 }
 REFUSED = {401, 403, 404, 405, 422}
 
@@ -105,6 +114,22 @@ def world(acme, alice, bob, charlie, other_org, webhook_receiver):
         body="Zeppelin body",
     )
     notification.findings.add(finding)
+    from keepwell.monitoring.models import CheckResult, Monitor
+
+    monitor = Monitor.objects.create(
+        organization=acme, service=service, name="Zeppelin monitor", target="https://zeppelin.example/"
+    )
+    check_result = CheckResult.objects.create(monitor=monitor, ok=False, error="Zeppelin error")
+    from keepwell.monitoring.models import AlertmanagerHook, Incident, StatusComponent, StatusPage
+
+    status_page = StatusPage.objects.create(
+        organization=acme, slug="zeppelin-status", title="Zeppelin status"
+    )
+    component = StatusComponent.objects.create(page=status_page, name="Zeppelin component")
+    component.monitors.add(monitor)
+    incident = Incident.objects.create(page=status_page, title="Zeppelin incident")
+    incident_update = incident.add_update("investigating", "Zeppelin update")
+    hook, _ = AlertmanagerHook.issue(service, "Zeppelin hook")
     objects = [
         service,
         finding,
@@ -117,6 +142,13 @@ def world(acme, alice, bob, charlie, other_org, webhook_receiver):
         token,
         invitation,
         notification,
+        monitor,
+        check_result,
+        status_page,
+        component,
+        incident,
+        incident_update,
+        hook,
     ]
     objects += list(Membership.objects.filter(organization=acme))
     objects += list(finding.events.all())

@@ -209,6 +209,10 @@ MAIL_DOMAIN = env("MAIL_DOMAIN", "localhost")
 # Outbound requests (webhooks, monitors) may not reach loopback or private networks unless allowed.
 ALLOW_PRIVATE_TARGETS = envbool("ALLOW_PRIVATE_TARGETS")
 
+# Heartbeats: bytes of a ping's body kept (more is truncated, never refused), and pings kept per heartbeat.
+PING_BODY_LIMIT = envint("PING_BODY_LIMIT", 100 * 1024)
+PING_LOG_LIMIT = envint("PING_LOG_LIMIT", 1000)
+
 # /metrics answers only requests with "Authorization: Bearer <this token>" when set.
 METRICS_TOKEN = env("METRICS_TOKEN")
 
@@ -272,3 +276,7 @@ LOGGING = {
 # Alerting defaults (each routing rule may override).
 ALERT_GROUP_WINDOW = envint("ALERT_GROUP_WINDOW", 30)
 ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", 6)
+
+# Status pages and the Alertmanager webhook (monitoring).
+STATUS_PAGE_CACHE_SECONDS = envint("STATUS_PAGE_CACHE_SECONDS", 30)
+ALERTMANAGER_MAX_BODY = envint("ALERTMANAGER_MAX_BODY", 1_000_000)

@@ -22,9 +22,13 @@ SKIP = {
     "core.notification",
     "core.delivery",
     "core.alertevent",
+    "monitoring.ping",  # a heartbeat's ping log is its own record; heartbeat state moves by queryset update
+    "monitoring.checkresult",  # thousands a minute from the probers: the monitor's history, not people's acts
+    "monitoring.proberlease",  # a remote location's schedule, moved by its prober after every check
 }
 # Fields never written to the log (secrets, noise).
 SECRET_FIELDS = {
+    "config",  # a monitor's options may hold request headers with credentials
     "password",
     "totp_secret",
     "target",

@@ -4,11 +4,13 @@ The key lives in the data directory (`encryption_key`, created on first use with
 KEEPWELL_ENCRYPTION_KEY. Values are Fernet tokens (AES-128-CBC + HMAC-SHA256) stored with a `fernet:` prefix.
 """
 
+import json
 import os
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 PREFIX = "fernet:"
@@ -76,3 +78,28 @@ def mask(secret: str, keep: int = 4) -> str:
         scheme, rest = "", secret
     tail = rest[-keep:] if len(rest) > keep * 3 else ""
     return f"{scheme}{sep}{'•' * 8}{tail}"
+
+
+class EncryptedJSONField(models.TextField):
+    """A JSON value stored encrypted (e.g. a monitor's options, whose headers may hold credentials)."""
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return self.get_default()
+        return json.loads(decrypt(value))
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            try:
+                return json.loads(decrypt(value) if value.startswith(PREFIX) else value)
+            except ValueError:
+                raise ValidationError("Enter valid JSON.") from None
+        return value
+
+    def get_prep_value(self, value):
+        if value is None:
+            return value
+        return encrypt(json.dumps(value, separators=(",", ":"), sort_keys=True))
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj))

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import StringConstraints
+from pydantic import StrictBool, StringConstraints
 
 from ..crypto import mask
 from ..models import Channel, Notification
@@ -44,7 +44,7 @@ class ChannelIn(Schema):
         description="Write-only. An Apprise URL, a webhook URL, or comma-separated email addresses "
         "(empty for email: every member).",
     )
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class ChannelPatch(Schema):
@@ -53,7 +53,7 @@ class ChannelPatch(Schema):
     name: ChannelName = None
     kind: Kind = None
     target: Target = None
-    enabled: bool = None
+    enabled: StrictBool = None
 
 
 class NotificationOut(Schema):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.db import transaction
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import StringConstraints, field_validator, model_validator
+from pydantic import StrictBool, StringConstraints, field_validator, model_validator
 
 from ..models import Channel, RoutingRule, Service
 from .base import NO_NUL, Id, LocalTime, Page, Slug, errors, get_or_404, invalid, require, validate_as
@@ -66,14 +66,14 @@ class RuleIn(Schema):
     escalation_channels: list[Id] = Field([], max_length=50, description="Channel ids to add on escalation.")
     escalate_after: Seconds | None = Field(None, description="Seconds unacknowledged before escalating.")
     renotify_every: Seconds | None = Field(None, description="Seconds between reminders while open.")
-    notify_on_resolve: bool = True
+    notify_on_resolve: StrictBool = True
     group_window: int = Field(
         30, ge=0, le=3600, description="Seconds to gather a burst into one notification."
     )
     quiet_start: LocalTime | None = None
     quiet_end: LocalTime | None = None
     quiet_timezone: TimeZoneName = "UTC"
-    enabled: bool = True
+    enabled: StrictBool = True
 
     @field_validator("quiet_timezone")
     @classmethod
@@ -102,12 +102,12 @@ class RulePatch(Schema):
     escalation_channels: list[Id] = Field(None, max_length=50)
     escalate_after: Seconds | None = None
     renotify_every: Seconds | None = None
-    notify_on_resolve: bool = None
+    notify_on_resolve: StrictBool = None
     group_window: int = Field(None, ge=0, le=3600)
     quiet_start: LocalTime | None = None
     quiet_end: LocalTime | None = None
     quiet_timezone: TimeZoneName = None
-    enabled: bool = None
+    enabled: StrictBool = None
 
 
 def _rules(request):

@@ -3,7 +3,7 @@
 from .alertmanager import AlertmanagerHook
 from .heartbeats import Heartbeat, Ping, PingKey
 from .monitors import CheckResult, Monitor, Rollup
-from .probers import Prober
+from .probers import Prober, ProberLease
 from .statuspages import Incident, IncidentUpdate, StatusComponent, StatusPage
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Ping",
     "PingKey",
     "Prober",
+    "ProberLease",
     "Rollup",
     "StatusComponent",
     "StatusPage",
