@@ -280,3 +280,11 @@ ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", 6)
 # Status pages and the Alertmanager webhook (monitoring).
 STATUS_PAGE_CACHE_SECONDS = envint("STATUS_PAGE_CACHE_SECONDS", 30)
 ALERTMANAGER_MAX_BODY = envint("ALERTMANAGER_MAX_BODY", 1_000_000)
+
+# --- errors (the errors app's settings; keep them in this block) ---
+
+# --- backups (the backups app's settings; keep them in this block) ---
+
+# --- dependencies (the dependencies app's settings; keep them in this block) ---
+
+# --- security (the security app's settings; keep them in this block) ---

@@ -26,4 +26,7 @@ HUEY = {**HUEY, "immediate": True, "immediate_use_memory": not os.environ.get("K
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = "keepwell_test"
+    # Several checkouts (or people) may test on one server at once: each names its own test database.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
+        "KEEPWELL_TEST_DATABASE_NAME", "keepwell_test"
+    )

@@ -1,0 +1,3 @@
+"""The backups pages, under /o/<org>/backups/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""The dependencies pages, under /o/<org>/dependencies/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Error groups, events, releases health (owned by the grouping side)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Error group and event pages under /o/<org>/errors/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""The Sentry ingestion protocol under /api/<project_id>/: envelope/ and store/."""
+
+urlpatterns = []

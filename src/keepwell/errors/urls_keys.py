@@ -1,0 +1,3 @@
+"""DSN key pages under /o/<org>/errors/keys/."""
+
+urlpatterns = []

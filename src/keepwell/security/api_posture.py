@@ -1,0 +1,5 @@
+"""api_posture: to be written."""
+
+from ninja import Router
+
+router = Router(tags=["security"])

@@ -1,0 +1,3 @@
+"""Vulnerabilities found in services and the team's VEX decisions."""
+
+__all__: list[str] = []

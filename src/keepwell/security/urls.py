@@ -1,0 +1,3 @@
+"""The security pages, under /o/<org>/security/."""
+
+urlpatterns = []
