@@ -3,7 +3,7 @@
 Prints requests/s, latency p50/p99, and checks that every answered ping was stored: after wrk stops, the
 server is killed with SIGKILL and the pings in the database are counted against wrk's answered requests.
 
-    python bench/pings.py [--duration 10] [--connections 32] [--workers 2] [--heartbeats 1000]
+    python bench/pings.py [--duration 10] [--connections 32] [--workers N] [--heartbeats 1000]
                           [--database sqlite|postgres|both] [--postgres postgres://postgres@127.0.0.1:5432]
 
 Needs wrk (Debian package `wrk`; installed with apt-get when missing and running as root). PostgreSQL runs
@@ -113,12 +113,19 @@ def wait_until_up(url: str, proc, timeout=30.0) -> None:
     sys.exit("keepwell serve did not answer in time")
 
 
+# SQLite has one writer lock per database: a second web process adds no throughput and makes the processes'
+# writer threads wait on each other in SQLite's busy handler (p99 of 0.9-1.3 s seen with 2 workers, 29-56 ms
+# with 1). PostgreSQL locks rows, so two processes help there.
+DEFAULT_WORKERS = {"sqlite": 1, "postgres": 2}
+
+
 def run(label: str, env: dict, args, wrk: str) -> dict:
     env = {**env, "BENCH_HEARTBEATS": str(args.heartbeats)}
+    workers = args.workers or DEFAULT_WORKERS[label]
     uuids = python(SETUP, env)
     port = free_port()
     server = subprocess.Popen(
-        [PYTHON, "-m", "keepwell.cli", "serve", "--port", str(port), "--workers", str(args.workers)],
+        [PYTHON, "-m", "keepwell.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -191,7 +198,12 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per database")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="uvicorn worker processes (default: 1 on SQLite, 2 on PostgreSQL)",
+    )
     parser.add_argument("--heartbeats", type=int, default=1000)
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument(
@@ -224,7 +236,8 @@ def main() -> int:
                 conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
             shutil.rmtree(data, ignore_errors=True)
     print(
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, uvicorn workers: {args.workers}, "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, uvicorn workers: "
+        f"{args.workers or ', '.join(f'{db} {n}' for db, n in DEFAULT_WORKERS.items())}, "
         f"{args.heartbeats} heartbeats, {os.cpu_count()} CPUs"
     )
     print(
