@@ -4,6 +4,7 @@ Each line runs in a real shell with the real curl against keepwell's real ASGI a
 uvicorn, as `keepwell serve` does: plain UUID pings take the fast path, the others go through Django.
 """
 
+import os
 import shutil
 import socket
 import subprocess
@@ -156,3 +157,27 @@ def test_bad_input_gets_the_clear_error_through_the_server(asgi_server, heartbea
 def test_curl_fails_loudly_on_an_unknown_check(asgi_server):
     done = sh("curl -fsS $URL", URL=f"{asgi_server.url}/ping/0d9e8f6a-3b7c-4e21-9a55-1c2d3e4f5a6b")
     assert done.returncode == 22  # curl -f: the server answered an error (404)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("KEEPWELL_TEST_DATABASE_URL"),
+    reason="the SQLite test database is in memory with a shared cache, which fails concurrent writers at once "
+    "('database table is locked') instead of waiting as keepwell's SQLite file in WAL mode does; "
+    "runs on PostgreSQL (make test-postgres)",
+)
+def test_the_same_create_line_fired_at_once_from_many_machines_creates_one_heartbeat(
+    asgi_server, acme, service
+):
+    key = PingKey.for_organization(acme).key
+    url = f"{asgi_server.url}/ping/{key}/Nightly-Sync?create=1"
+    # Twelve curls started together, as when one crontab line runs on twelve hosts at the same minute.
+    procs = [
+        subprocess.Popen(["curl", "-sS", "-w", " %{http_code}", url], stdout=subprocess.PIPE, text=True)
+        for _ in range(12)
+    ]
+    answers = sorted(p.communicate(timeout=30)[0] for p in procs)
+    assert answers == ["Created 201"] + ["OK 200"] * 11
+    heartbeat = Heartbeat.objects.get(organization=acme)
+    assert heartbeat.slug == "Nightly-Sync" and heartbeat.n_pings == 12
+    # The next ping by the same slug finds it: no second heartbeat, no 409.
+    assert sh('curl -fsS -w " %{http_code}" "$URL"', URL=url).stdout == "OK 200"

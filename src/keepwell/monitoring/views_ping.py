@@ -8,8 +8,8 @@ import time
 import uuid as uuid_module
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse
-from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt
 
 from . import heartbeats, schedules
@@ -102,14 +102,19 @@ def ping_by_slug(request, ping_key, slug, action="", exit_status=None):
         return _answer(
             f"No heartbeat with the slug {slug!r}; add ?create=1 to create it with this ping.", 404
         )
-    heartbeat, error = _create(org_id, slug, request.GET.get("service", ""))
+    heartbeat, error, created = _create(org_id, slug, request.GET.get("service", ""))
     if error:
         return _answer(error, 400)
-    return _ping(request, heartbeat.id, action, exit_status, created=True)
+    return _ping(request, heartbeat.id, action, exit_status, created=created)
 
 
 def _create(org_id: int, slug: str, service_slug: str):
-    """Create heartbeat `slug` in the organization: in `service_slug`, or its only service."""
+    """Create heartbeat `slug` in the organization: in `service_slug`, or its only service.
+
+    Return (heartbeat, error, created). Cron jobs on many machines often fire the same `?create=1` line in
+    the same second: creation takes the organization's ping key row lock (and on SQLite the write lock of an
+    IMMEDIATE transaction), then looks again, so exactly one heartbeat is created and the rest ping it.
+    """
     from keepwell.core.models import Service
 
     services = Service.objects.filter(organization_id=org_id)
@@ -118,11 +123,19 @@ def _create(org_id: int, slug: str, service_slug: str):
     found = list(services[:2])
     if not found:
         if service_slug:
-            return None, f"No service {service_slug[:50]!r} in this organization: check ?service=."
-        return None, "This organization has no service yet: create one, then ping again."
+            return None, f"No service {service_slug[:50]!r} in this organization: check ?service=.", False
+        return None, "This organization has no service yet: create one, then ping again.", False
     if len(found) > 1:
-        return None, "This organization has several services: add &service=<service-slug> to say which."
-    heartbeat = Heartbeat.objects.create(
-        organization_id=org_id, service=found[0], name=slug, slug=slugify(slug)[:100] or slug
-    )
-    return heartbeat, None
+        return (
+            None,
+            "This organization has several services: add &service=<service-slug> to say which.",
+            False,
+        )
+    with transaction.atomic():
+        list(PingKey.objects.select_for_update().filter(organization_id=org_id).values_list("id"))
+        existing = Heartbeat.objects.filter(organization_id=org_id, slug=slug).first()
+        if existing is not None:
+            return existing, None, False
+        # The slug exactly as pinged (the URL allows only slug characters), so the next ping finds it.
+        heartbeat = Heartbeat.objects.create(organization_id=org_id, service=found[0], name=slug, slug=slug)
+    return heartbeat, None, True
