@@ -276,6 +276,8 @@ LOGGING = {
 # Alerting defaults (each routing rule may override).
 ALERT_GROUP_WINDOW = envint("ALERT_GROUP_WINDOW", 30)
 ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", 6)
+# Days that sent, failed and cancelled notifications (and their delivery log) are kept.
+ALERT_RETENTION_DAYS = envint("ALERT_RETENTION_DAYS", 90)
 
 # Status pages and the Alertmanager webhook (monitoring).
 STATUS_PAGE_CACHE_SECONDS = envint("STATUS_PAGE_CACHE_SECONDS", 30)

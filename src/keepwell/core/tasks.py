@@ -1,4 +1,4 @@
-"""Core's jobs: the alerting pass.
+"""Core's jobs: the alerting pass, and pruning old alerting history once a day.
 
 A periodic pass runs every minute on whichever worker picks it up, as a safety net. So that a burst goes out
 when its group window closes rather than up to a minute later, a new finding event and every pass also ask
@@ -64,3 +64,11 @@ def schedule_next_pass() -> bool:
     if earliest is None:
         return False
     return schedule_pass(max(earliest.timestamp(), time.time()))
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def prune_alerting_history():
+    """Delete alerting history older than KEEPWELL_ALERT_RETENTION_DAYS."""
+    from .alerting.retention import prune_history
+
+    return prune_history()
