@@ -40,6 +40,8 @@ class Dependency:
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()  # dependency groups / Poetry groups / npm dependency type it belongs to
     hashes: tuple[str, ...] = ()  # "sha256:..." as given in the lock
+    # For ALIAS (npm "name": "npm:real@range"): the name the project uses locally; `name` is the real package.
+    alias: str = ""
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Project:
     manifest: str = ""  # e.g. "pyproject.toml", "package.json" (relative to the root)
     lockfile: str = ""  # the lockfile whose versions were used, "" when none
     dependencies: list[Dependency] = field(default_factory=list)
+    python_requires: str = ""  # PEP 621 requires-python (or Poetry's python constraint), as written
+    node_engines: str = ""  # package.json engines.node, as written
 
 
 class ReadError(ValueError):
