@@ -283,10 +283,83 @@ ALERT_RETENTION_DAYS = envint("ALERT_RETENTION_DAYS", 90)
 STATUS_PAGE_CACHE_SECONDS = envint("STATUS_PAGE_CACHE_SECONDS", 30)
 ALERTMANAGER_MAX_BODY = envint("ALERTMANAGER_MAX_BODY", 1_000_000)
 
-# --- errors (the errors app's settings; keep them in this block) ---
+# --- errors ---
+# Ingestion: body caps enforced while reading, a new key's rate limit (envelopes per minute,
+# 0 = none), attachment size, items per envelope, and how long event ids are remembered to drop duplicates.
+ERRORS_MAX_BODY = envint("ERRORS_MAX_BODY", 20 * 1024 * 1024)
+ERRORS_MAX_DECOMPRESSED = envint("ERRORS_MAX_DECOMPRESSED", 40 * 1024 * 1024)
+ERRORS_MAX_ATTACHMENT = envint("ERRORS_MAX_ATTACHMENT", 10 * 1024 * 1024)
+ERRORS_MAX_ITEMS = envint("ERRORS_MAX_ITEMS", 100)
+ERRORS_RATE_LIMIT = envint("ERRORS_RATE_LIMIT", 3000)
+ERRORS_DEDUPE_SECONDS = envint("ERRORS_DEDUPE_SECONDS", 3600)
+# Processing, groups and release health:
+ERRORS_RETENTION_DAYS = envint("ERRORS_RETENTION_DAYS", 90)
+ERRORS_SPIKE_FACTOR = envint("ERRORS_SPIKE_FACTOR", 10)
+ERRORS_SPIKE_MIN_EVENTS = envint("ERRORS_SPIKE_MIN_EVENTS", 100)
 
-# --- backups (the backups app's settings; keep them in this block) ---
+# --- backups ---
+# The restic binary, and restic's cache (shared by every repository; speeds up backups and checks).
+BACKUP_RESTIC = env("BACKUP_RESTIC", "restic")
+BACKUP_CACHE_DIR = env("BACKUP_CACHE_DIR", str(DATA_DIR / "restic-cache"))
+# The hub's lease on a repository (one job at a time); renewed while a job reports progress.
+BACKUP_LEASE_MINUTES = envint("BACKUP_LEASE_MINUTES", 15)
+# A queued job that finds its repository busy tries again after this many seconds.
+BACKUP_BUSY_RETRY_SECONDS = envint("BACKUP_BUSY_RETRY_SECONDS", 60)
+# restic locks older than this whose process is gone are removed before a job (new repositories' default).
+BACKUP_STALE_LOCK_MINUTES = envint("BACKUP_STALE_LOCK_MINUTES", 60)
+# Admin URLs of servers where restore drills create (and drop) scratch databases.
+BACKUP_SCRATCH_POSTGRES = env("BACKUP_SCRATCH_POSTGRES")
+BACKUP_SCRATCH_MYSQL = env("BACKUP_SCRATCH_MYSQL")
+# Verification commands run a shell command on the hub: refused unless the operator allows them.
+BACKUP_ALLOW_COMMANDS = envbool("BACKUP_ALLOW_COMMANDS")
+# Folders that path and SQLite sources, local repositories and restores must be inside (`:`-separated; empty: any).
+BACKUP_PATH_ROOTS = [p for p in env("BACKUP_PATH_ROOTS").split(os.pathsep) if p.strip()]
+# keepwell's own backup (`keepwell backup-self`, and on SELF_BACKUP_SCHEDULE when a repository is set).
+SELF_BACKUP_REPOSITORY = env("SELF_BACKUP_REPOSITORY")
+SELF_BACKUP_PASSWORD = env("SELF_BACKUP_PASSWORD")
+SELF_BACKUP_PASSWORD_FILE = env("SELF_BACKUP_PASSWORD_FILE")
+SELF_BACKUP_SCHEDULE = env("SELF_BACKUP_SCHEDULE", "30 2 * * *")
 
-# --- dependencies (the dependencies app's settings; keep them in this block) ---
+# --- dependencies ---
+# Registries, the end-of-life API and the on-disk cache of their answers (keepwell deps scan reads the same
+# KEEPWELL_DEPS_* variables itself, without Django).
+DEPS_PYPI_URL = env("DEPS_PYPI_URL", "https://pypi.org").rstrip("/")
+DEPS_NPM_URL = env("DEPS_NPM_URL", "https://registry.npmjs.org").rstrip("/")
+DEPS_EOL_URL = env("DEPS_EOL_URL", "https://endoflife.date").rstrip("/")
+DEPS_CACHE_DIR = Path(env("DEPS_CACHE_DIR", str(DATA_DIR / "deps-cache"))).expanduser()
+DEPS_CACHE_TTL = envint("DEPS_CACHE_TTL", 3600)
+DEPS_OFFLINE = envbool("DEPS_OFFLINE")
+DEPS_CONCURRENCY = envint("DEPS_CONCURRENCY", 16)
+DEPS_RETRIES = envint("DEPS_RETRIES", 3)
+# Findings: runtimes this many days from their end of life, services past these drift thresholds.
+DEPS_EOL_WARN_DAYS = envint("DEPS_EOL_WARN_DAYS", 180)
+DEPS_MAX_LIBYEARS = envint("DEPS_MAX_LIBYEARS", 25)
+DEPS_MAX_MAJOR_BEHIND = envint("DEPS_MAX_MAJOR_BEHIND", 2)
+# The nightly scan's hour (UTC) and how long an update proposal's test command may run (seconds).
+DEPS_SCAN_HOUR = envint("DEPS_SCAN_HOUR", 3)
+DEPS_TEST_TIMEOUT = envint("DEPS_TEST_TIMEOUT", 1800)
+# Update proposals run the repository's test command with the hub's rights: only an operator may allow it.
+DEPS_RUN_TESTS = envbool("DEPS_RUN_TESTS")
+# Folders that a service's repository must be inside to be scanned or proposed to (colon-separated; empty: any).
+DEPS_REPOSITORY_ROOTS = [p for p in env("DEPS_REPOSITORY_ROOTS").split(os.pathsep) if p.strip()]
 
-# --- security (the security app's settings; keep them in this block) ---
+# --- security ---
+# Secrets, web posture and fix-by dates.
+FIX_BY_DAYS = {
+    "critical": envint("FIX_BY_CRITICAL_DAYS", 7),
+    "high": envint("FIX_BY_HIGH_DAYS", 30),
+    "medium": envint("FIX_BY_MEDIUM_DAYS", 90),
+    "low": envint("FIX_BY_LOW_DAYS", 180),
+}
+SECRETS_HISTORY_MAX_COMMITS = envint("SECRETS_HISTORY_MAX_COMMITS", 1000)
+POSTURE_TIMEOUT = envint("POSTURE_TIMEOUT", 10)
+POSTURE_CAFILE = env("POSTURE_CAFILE")  # extra CAs to trust when verifying monitored sites (internal CAs)
+# HSTS on keepwell's own pages when it is served over HTTPS (its own posture check asks for it).
+SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31_536_000 if BASE_URL.startswith("https://") else 0)
+# Known vulnerabilities: where the OSV exports come from, which ecosystems, how often
+# the local database (DATA_DIR/osv/) is refreshed and every service's repository scanned (0 turns either off).
+OSV_URL = env("OSV_URL", "https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/all.zip")
+OSV_ECOSYSTEMS = tuple(e.strip() for e in env("OSV_ECOSYSTEMS", "PyPI,npm").split(",") if e.strip())
+OSV_MAX_DOWNLOAD_MB = envint("OSV_MAX_DOWNLOAD_MB", 4096)
+OSV_UPDATE_HOURS = envint("OSV_UPDATE_HOURS", 24)
+VULN_SCAN_HOURS = envint("VULN_SCAN_HOURS", 24)
