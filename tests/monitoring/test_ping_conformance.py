@@ -31,7 +31,7 @@ def heartbeat(service):
 
 class Server:
     def __init__(self):
-        from keepwell.asgi import application
+        from keepwell.asgi import pings as application
 
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -47,11 +47,11 @@ class Server:
             time.sleep(0.02)
 
     def stop(self):
-        from keepwell.asgi import application
+        from keepwell.asgi import pings
 
         self.server.should_exit = True
         self.thread.join(5)
-        application.writer.stop()  # closes its database connection, so the test database can be dropped
+        pings.writer.stop()  # closes its database connection, so the test database can be dropped
 
 
 @pytest.fixture
