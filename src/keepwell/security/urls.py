@@ -1,3 +1,16 @@
 """The security pages, under /o/<org>/security/."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.organization_security, name="security"),
+    path("services/<slug:service_slug>/", views.service_security, name="security-service"),
+    path("services/<slug:service_slug>/scan", views.service_scan, name="security-scan"),
+    path(
+        "services/<slug:service_slug>/secrets/<int:pk>/accept",
+        views.secret_accept,
+        name="security-secret-accept",
+    ),
+]
