@@ -3,8 +3,9 @@
 The test walks what exists, it lists nothing by hand: every pattern of Django's URL resolver and every
 operation of /api/v1/openapi.json, so each page or endpoint a later app adds is walked too. Path parameters
 are filled with acme's objects (an id goes to the objects whose model the path names, e.g. `channels/<pk>`,
-or to every acme object when the path does not tell), and charlie (owner of globex) requests each one with
-GET and POST on the web, and with every documented method on the API.
+or to every acme object when the path does not tell; a service slug with acme's and with charlie's own, so
+that an object looked up under charlie's service is walked too), and charlie (owner of globex) requests each
+one with GET and POST on the web, and with every documented method on the API.
 """
 
 import re
@@ -152,8 +153,305 @@ def world(acme, alice, bob, charlie, other_org, webhook_receiver):
     ]
     objects += list(Membership.objects.filter(organization=acme))
     objects += list(finding.events.all())
+    objects += _errors_objects(service)
+    objects += _backups_objects(service, alice)
+    objects += _dependencies_objects(service, alice)
+    objects += _security_objects(service, alice)
     markers = ["Zeppelin", "zeppelin.invitee@example.org", "alice@example.org", "bob@example.org"]
-    return {"service": service, "objects": objects, "markers": markers, "acme": acme, "globex": other_org}
+    return {
+        "service": service,
+        "objects": objects,
+        "markers": markers,
+        "acme": acme,
+        "globex": other_org,
+        "own_service": _own_service(other_org),
+        "own": {other_org.slug, "globex-shop"},  # charlie's own slugs: a path with only these is not acme's
+    }
+
+
+def _own_service(globex):
+    """Return charlie's own service (made again if a request of his deleted it): slug parameters are
+    filled with it as well as with acme's, so that `/s/globex-shop/proposals/<acme's id>/` is walked too."""
+    service, _ = Service.objects.get_or_create(
+        organization=globex, slug="globex-shop", defaults={"name": "Globex Shop"}
+    )
+    return service
+
+
+def _errors_objects(service):
+    """Return one acme object of every model of the errors app: a DSN, a group with an event, and the rest."""
+    from keepwell.errors.models import (
+        Dsn,
+        ErrorEvent,
+        ErrorGroup,
+        EventAttachment,
+        GroupHour,
+        GroupTag,
+        RawEnvelope,
+        ReleaseSession,
+        SessionBucket,
+        UserReport,
+    )
+
+    now = timezone.now()
+    dsn = Dsn.issue(service, label="Zeppelin browser key")
+    event_id = uuid.uuid4().hex
+    envelope = RawEnvelope.objects.create(
+        dsn=dsn, service=service, body=b'{"message": "Zeppelin envelope"}', event_id=event_id
+    )
+    group = ErrorGroup.objects.create(
+        organization=service.organization,
+        service=service,
+        fingerprint="zeppelin0fingerprint",
+        title="ZeppelinError: the Zeppelin group",
+        culprit="zeppelin.views in crash",
+        type="ZeppelinError",
+        count=1,
+        users=1,
+        last_release="9.8.7-zeppelin",
+    )
+    data = {
+        "title": "ZeppelinError: the Zeppelin event",
+        "message": "Zeppelin message",
+        "exceptions": [
+            {
+                "type": "ZeppelinError",
+                "value": "Zeppelin value",
+                "frames": [{"filename": "zeppelin.py", "function": "crash", "lineno": 1, "in_app": True}],
+            }
+        ],
+        "user": {"id": "zeppelin-user", "email": "zeppelin.user@example.org"},
+        "tags": {"zeppelin-tag": "Zeppelin tag value"},
+    }
+    event = ErrorEvent.objects.create(
+        group=group,
+        service=service,
+        event_id=event_id,
+        timestamp=now,
+        title="ZeppelinError: the Zeppelin event",
+        release="9.8.7-zeppelin",
+        environment="zeppelin-prod",
+        user_key="id:zeppelin-user",
+        data=ErrorEvent.pack(data),
+    )
+    attachment = EventAttachment.objects.create(
+        service=service,
+        event_id=event_id,
+        filename="zeppelin.txt",
+        content_type="text/plain",
+        size=len(b"Zeppelin attachment"),
+        data=b"Zeppelin attachment",
+    )
+    report = UserReport.objects.create(
+        service=service,
+        event_id=event_id,
+        name="Zeppelin reporter",
+        email="zeppelin.reporter@example.org",
+        comments="Zeppelin comments",
+    )
+    tag = GroupTag.objects.create(group=group, key="release", value="9.8.7-zeppelin", count=1)
+    hour = GroupHour.objects.create(group=group, hour=now.replace(minute=0, second=0, microsecond=0), count=1)
+    session = ReleaseSession.objects.create(
+        service=service,
+        sid=uuid.uuid4().hex,
+        distinct_id="zeppelin-user",
+        release="9.8.7-zeppelin",
+        environment="zeppelin-prod",
+        started=now,
+        errors=1,
+    )
+    bucket = SessionBucket.objects.create(
+        service=service, release="9.8.7-zeppelin", environment="zeppelin-prod", started=now, exited=1
+    )
+    return [dsn, envelope, group, event, attachment, report, tag, hour, session, bucket]
+
+
+def _backups_objects(service, alice):
+    """Return one acme object of every model of the backups app: a repository, a plan, a run, a sample."""
+    from keepwell.backups.models import Plan, Repository, Run, StorageSample
+
+    now = timezone.now()
+    repository = Repository.objects.create(
+        organization=service.organization,
+        location="/srv/backups/zeppelin-repository",
+        password="dummy zeppelin password",
+        env={"ZEPPELIN_DUMMY": "dummy"},
+    )
+    sample = StorageSample.objects.create(
+        repository=repository, total_size=12345, bytes_added=123, snapshots=1
+    )
+    plan = Plan.objects.create(
+        organization=service.organization,
+        service=service,
+        name="Zeppelin backup plan",
+        repository=repository,
+        sources=[{"kind": "path", "paths": ["/srv/zeppelin"], "exclude": []}],
+        verify_command="zeppelin-verify",
+        drill_schedule="",
+    )
+    run = Run.objects.create(
+        plan=plan,
+        kind=Run.Kind.BACKUP,
+        state=Run.State.FAILED,
+        trigger=Run.Trigger.WEB,
+        requested_by=alice,
+        started=now,
+        finished=now,
+        duration=1.5,
+        sources=list(plan.sources),
+        error_kind="zeppelin",
+        error_message="Zeppelin backup failed",
+        output="Zeppelin output",
+        progress_message="Zeppelin progress",
+    )
+    return [repository, sample, plan, run]
+
+
+def _dependencies_objects(service, alice):
+    """Return one acme object of every model of the dependencies app: a scan with its rows, a proposal."""
+    from keepwell.dependencies.models import Proposal, RuntimeStatus, Scan, ScannedDependency
+
+    now = timezone.now()
+    scan = Scan.objects.create(
+        service=service,
+        status=Scan.Status.DONE,
+        started=now,
+        finished=now,
+        dependencies=1,
+        total_libyears=1.5,
+        median_libyears=1.5,
+        major=1,
+        read_errors=["zeppelin/requirements.txt: Zeppelin read error"],
+    )
+    dependency = ScannedDependency.objects.create(
+        scan=scan,
+        name="zeppelin-lib",
+        ecosystem="PyPI",
+        version="1.0.0",
+        specifier="==1.0.0",
+        source="zeppelin/requirements.txt",
+        line=1,
+        latest="2.0.0",
+        libyears=1.5,
+        behind_major=1,
+        drift="major",
+        deprecated="Zeppelin deprecation",
+    )
+    runtime = RuntimeStatus.objects.create(
+        scan=scan,
+        product="python",
+        version="3.8",
+        cycle="3.8",
+        status="eol",
+        source="zeppelin/.python-version",
+        line=1,
+        declared="Zeppelin declared 3.8",
+    )
+    proposal = Proposal.objects.create(
+        service=service,
+        ecosystem="PyPI",
+        group=Proposal.Group.MAJOR,
+        title="Zeppelin proposal: zeppelin-lib 2.0.0",
+        changes=[{"name": "zeppelin-lib", "ecosystem": "PyPI", "from": "1.0.0", "to": "2.0.0"}],
+        status=Proposal.Status.FAILED,
+        mode="patch",
+        patch="--- Zeppelin patch",
+        output="Zeppelin test output",
+        error="Zeppelin error",
+        created_by=alice,
+    )
+    return [scan, dependency, runtime, proposal]
+
+
+def _security_objects(service, alice):
+    """Return one acme object of every model of the security app: vulnerabilities, VEX, secrets, posture."""
+    from keepwell.security.models import (
+        AcceptedSecret,
+        FixDeadline,
+        PostureResult,
+        SecretFinding,
+        SecretScan,
+        ServiceVulnerability,
+        VexDecision,
+        VulnerabilityScan,
+        fingerprint,
+    )
+
+    now = timezone.now()
+    acme = service.organization
+    common = {"organization": acme, "service": service}
+    vulnerability_scan = VulnerabilityScan.objects.create(
+        **common,
+        status=VulnerabilityScan.Status.DONE,
+        finished=now,
+        dependencies=1,
+        found=1,
+        error="Zeppelin scan note",
+        components=[{"name": "zeppelin-lib", "version": "1.0.0", "ecosystem": "PyPI"}],
+    )
+    vulnerability = ServiceVulnerability.objects.create(
+        **common,
+        package="zeppelin-lib",
+        ecosystem="PyPI",
+        version="1.0.0",
+        osv_id="GHSA-zepp-elin-0001",
+        aliases=["CVE-2099-0001"],
+        severity="critical",
+        fixed_in="2.0.0",
+        summary="Zeppelin vulnerability",
+        source_file="zeppelin/requirements.txt",
+        source_line=1,
+    )
+    vex = VexDecision.objects.create(
+        **common,
+        vulnerability="GHSA-zepp-elin-0001",
+        package="zeppelin-lib",
+        state=VexDecision.State.NOT_AFFECTED,
+        justification="code_not_present",
+        detail="Zeppelin VEX detail",
+        author=alice,
+    )
+    secret_scan = SecretScan.objects.create(
+        **common, status=SecretScan.Status.DONE, finished=now, files_scanned=1, found=1, error="Zeppelin"
+    )
+    hashed = "0" * 40
+    secret = SecretFinding.objects.create(
+        **common,
+        fingerprint=fingerprint("Zeppelin/settings.py", hashed, "Secret Keyword"),
+        type="Secret Keyword",
+        filename="Zeppelin/settings.py",
+        line=3,
+        hashed_secret=hashed,
+        hint="Zepp•••• (12 characters)",
+    )
+    accepted_hash = "1" * 40
+    accepted = AcceptedSecret.objects.create(
+        **common,
+        fingerprint=fingerprint("zeppelin/fixture.py", accepted_hash, "Secret Keyword"),
+        type="Secret Keyword",
+        filename="zeppelin/fixture.py",
+        hashed_secret=accepted_hash,
+        reason="Zeppelin test fixture",
+        accepted_by=alice,
+    )
+    posture = PostureResult.objects.create(
+        **common,
+        url="https://zeppelin.example/",
+        url_hash=PostureResult.hash_url("https://zeppelin.example/"),
+        score=55,
+        grade="C",
+        reasons=[{"test": "csp", "modifier": -25, "text": "Zeppelin reason"}],
+        error="Zeppelin posture error",
+    )
+    deadline = FixDeadline.objects.create(
+        **common,
+        key="vuln:zeppelin",
+        title="Zeppelin deadline",
+        severity="critical",
+        first_seen=now - timedelta(days=30),
+        fix_by=now - timedelta(days=23),
+    )
+    return [vulnerability_scan, vulnerability, vex, secret_scan, secret, accepted, posture, deadline]
 
 
 def _words(model) -> set[str]:
@@ -163,14 +461,24 @@ def _words(model) -> set[str]:
 
 
 def _objects_for(route: str, param: str, objects):
-    """Return the acme objects whose ids may fill `param`: those of the model the path names, else all."""
-    before = route.split("{" + param + "}")[0] if "{" in route else route.split(f":{param}>")[0]
-    segment = [s for s in re.split(r"[/<>{}]", before) if s and ":" not in s][-1:] or [""]
-    word = segment[0].lower().rstrip("s").replace("-", "").replace("_", "")
-    matching = (
-        [o for o in objects if word and any(word in w for w in _words(type(o)))] if len(word) > 2 else []
-    )
-    return matching or objects
+    """Return the acme objects whose ids may fill `param`: those of the model the path names, else all.
+
+    The model is named by the parameter (`dsn_id`, `plan_id`), else by the path segment before it
+    (`channels/<int:pk>`, `error-groups/{group_id}`); a segment may prefix the model's name with its
+    app's (`backup-plans` names the plan).
+    """
+    before = re.split(rf"\{{{param}\}}|<(?:\w+:)?{param}>", route)[0]
+    segment = [s for s in re.split(r"[/<>{}]", before) if s and ":" not in s][-1:]
+    candidates = ([param.removesuffix("_id")] if param.endswith("_id") else []) + segment
+    for candidate in candidates:
+        word = candidate.lower().rstrip("s").replace("-", "").replace("_", "")
+        if len(word) <= 2:
+            continue
+        named = [o for o in objects if any(word in w for w in _words(type(o)))]
+        named = named or [o for o in objects if any(len(w) > 2 and w in word for w in _words(type(o)))]
+        if named:
+            return named
+    return objects
 
 
 def _values(route: str, param: str, converter: str, world):
@@ -179,7 +487,7 @@ def _values(route: str, param: str, converter: str, world):
     if param == "org_slug":
         return []  # filled by the caller
     if param == "slug" or converter == "slug":
-        return [world["service"].slug]
+        return [world["service"].slug, world["own_service"].slug]
     if converter == "uuid" or param == "uuid":
         return [
             str(getattr(o, f.attname))
@@ -189,7 +497,12 @@ def _values(route: str, param: str, converter: str, world):
         ] or [str(uuid.uuid4())]
     if converter == "int" or param in ("pk", "id"):
         return sorted({str(o.pk) for o in _objects_for(route, param, objects)}, key=int)
-    return sorted({str(o.pk) for o in objects} | {world["service"].slug})
+    fields = {  # a string id such as an event's `event_id`: the values of acme's fields of that name
+        str(getattr(o, param))
+        for o in objects
+        if any(f.name == param for f in o._meta.concrete_fields) and getattr(o, param)
+    }
+    return sorted({str(o.pk) for o in objects} | {world["service"].slug} | fields)
 
 
 def _web_routes(patterns=None, prefix=""):
@@ -214,7 +527,7 @@ def _fill_web(route: str, org_slug: str, world):
         conv, name = params[i]
         pattern = f"<{conv}:{name}>" if conv else f"<{name}>"
         for value in choices[i]:
-            is_acme = name != "org_slug" or value == world["acme"].slug
+            is_acme = value not in world["own"]
             yield from expand(i + 1, path.replace(pattern, value, 1), refs or is_acme)
 
     yield from expand(0, route, False)
@@ -239,6 +552,7 @@ def test_it_keeps_every_page_of_an_organization_from_a_non_member(world, charlie
             for url, refs in _fill_web(route, org_slug, world):
                 for method in ("get", "post"):
                     client.force_login(charlie)
+                    _own_service(world["globex"])
                     response = getattr(client, method)(url)
                     what = f"{method.upper()} {url} ({name})"
                     visited.add(route)
@@ -361,7 +675,9 @@ def _fill_api(path, op, world, components):
         name = params[i]["name"]
         kind = params[i].get("schema", {}).get("type")
         for value in _values(path, name, "int" if kind == "integer" else "str", world):
-            yield from expand(i + 1, filled.replace("{" + name + "}", value), True)
+            yield from expand(
+                i + 1, filled.replace("{" + name + "}", value), refs or value not in world["own"]
+            )
 
     yield from expand(0, path, refs)
 
@@ -377,6 +693,7 @@ def test_it_keeps_every_api_endpoint_from_another_organizations_token(world, cha
         for method, op in operations.items():
             for url, query, body, refs in _fill_api(path, op, world, components):
                 call = getattr(charlie_api, method)
+                _own_service(world["globex"])
                 if method == "get":
                     response = call(url, query or None)
                 else:
