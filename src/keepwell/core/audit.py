@@ -9,10 +9,15 @@ import contextvars
 from contextlib import contextmanager
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 _actor: contextvars.ContextVar = contextvars.ContextVar("keepwell_actor", default=(None, None))
+# record()'s "find the organization from the object" default, so that organization=None can be asked for.
+_FROM_OBJECT = object()
+# Attribute on a deletion's origin (the instance or queryset whose delete() started it) holding the primary
+# keys of the organizations that deletion removes.
+_DELETING_ORGS = "_keepwell_audit_deleting_orgs"
 
 # Models whose rows change on their own: not audited through signals.
 SKIP = {
@@ -70,8 +75,9 @@ def organization_of(obj):
     return None
 
 
-def record(action, obj=None, *, actor=None, organization=None, changes=None, ip=None, label=""):
-    """Write one audit event. `actor` and `ip` default to the current request's."""
+def record(action, obj=None, *, actor=None, organization=_FROM_OBJECT, changes=None, ip=None, label=""):
+    """Write one audit event. `actor` and `ip` default to the current request's, `organization` to `obj`'s
+    (pass None explicitly for an event that belongs to no organization)."""
     from .models import AuditEvent
 
     ctx_actor, ctx_ip = _actor.get()
@@ -79,8 +85,8 @@ def record(action, obj=None, *, actor=None, organization=None, changes=None, ip=
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     ip = ip or ctx_ip
-    if organization is None and obj is not None:
-        organization = organization_of(obj)
+    if organization is _FROM_OBJECT:
+        organization = organization_of(obj) if obj is not None else None
     AuditEvent.objects.create(
         organization=organization,
         actor=actor,
@@ -133,17 +139,40 @@ def _on_save(sender, instance, created, raw=False, update_fields=None, **kwargs)
         record("update", instance, changes=diff)
 
 
-@receiver(post_delete)
-def _on_delete(sender, instance, **kwargs):
-    if not _audited(sender):
-        return
-    org = organization_of(instance)
-    # The organization itself (or a row inside one being deleted) may already be gone.
+@receiver(pre_delete)
+def _note_deleted_organization(sender, instance, origin=None, **kwargs):
+    """Remember, on the deletion's origin, which organizations it removes (pre_delete runs for every row of a
+    cascade before the first one is deleted)."""
     from .models import Organization
 
-    if org is not None and not Organization.objects.filter(pk=org.pk).exists():
-        org = None
-    if org is None and not isinstance(instance, Organization):
+    if origin is not None and isinstance(instance, Organization):
+        pks = getattr(origin, _DELETING_ORGS, None)
+        if pks is None:
+            pks = set()
+            setattr(origin, _DELETING_ORGS, pks)
+        pks.add(instance.pk)
+
+
+@receiver(post_delete)
+def _on_delete(sender, instance, origin=None, **kwargs):
+    """Record a delete, except for the rows that go with a deleted organization.
+
+    Django deletes an organization after everything that cascades from it, so the children's events would
+    point at a row deleted a moment later (and their own log rows are already gone with it): an IntegrityError
+    at commit, PostgreSQL and SQLite both checking foreign keys then. The organization's own event is kept,
+    with no organization, as the record of who deleted it.
+    """
+    if not _audited(sender):
+        return
+    from .models import Organization
+
+    if isinstance(instance, Organization):
+        record("delete", instance, organization=None, changes=_snapshot(instance))
+        return
+    org = organization_of(instance)
+    if org is None:
+        return
+    if org.pk in (getattr(origin, _DELETING_ORGS, None) or ()):
         return
     record("delete", instance, organization=org, changes=_snapshot(instance))
 

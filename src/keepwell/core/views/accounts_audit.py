@@ -15,8 +15,9 @@ def events_for(org):
     members = Membership.objects.filter(organization=org)
     return AuditEvent.objects.filter(
         Q(organization=org)
-        # Sign-ins and account changes belong to no organization; show those of this one's members.
-        | Q(organization=None, actor__in=members.values("user_id"))
+        # Sign-ins and account changes belong to no organization; show those of this one's members (but not
+        # the deletion of another organization, also kept without one).
+        | (Q(organization=None, actor__in=members.values("user_id")) & ~Q(object_type="core.organization"))
         | Q(
             organization=None,
             actor=None,
