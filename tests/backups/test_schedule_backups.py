@@ -5,12 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from keepwell.backups import schedule
+from keepwell.core import cron
 
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def test_it_tidies_a_valid_cron_line():
-    assert schedule.validate_cron("  0   3 * *  * ") == "0 3 * * *"
+    assert cron.validate_cron("  0   3 * *  * ") == "0 3 * * *"
 
 
 @pytest.mark.parametrize(
@@ -27,33 +28,33 @@ def test_it_tidies_a_valid_cron_line():
 )
 def test_it_refuses_malformed_cron_lines_saying_why(line, words):
     with pytest.raises(ValueError, match=words):
-        schedule.validate_cron(line, field="schedule")
+        cron.validate_cron(line, field="schedule")
 
 
 def test_it_names_the_field_in_its_message():
     with pytest.raises(ValueError, match="^drill_schedule"):
-        schedule.validate_cron("nonsense", field="drill_schedule")
+        cron.validate_cron("nonsense", field="drill_schedule")
 
 
 @pytest.mark.parametrize("tz", ["", "Mars/Olympus", "../../etc/passwd", "x" * 100, 5])
 def test_it_refuses_unknown_time_zones(tz):
     with pytest.raises(ValueError, match="time zone"):
-        schedule.zone(tz)
+        cron.zone(tz)
 
 
 def test_the_next_fire_is_strictly_after_the_given_time():
-    assert schedule.next_fire("0 12 * * *", "UTC", T) == T + timedelta(days=1)
-    assert schedule.next_fire("30 12 * * *", "UTC", T) == T + timedelta(minutes=30)
+    assert cron.next_fire("0 12 * * *", "UTC", T) == T + timedelta(days=1)
+    assert cron.next_fire("30 12 * * *", "UTC", T) == T + timedelta(minutes=30)
 
 
 def test_the_next_fire_follows_the_time_zone():
     # 03:00 in Berlin is 02:00 UTC in March before the change to summer time.
-    fire = schedule.next_fire("0 3 * * *", "Europe/Berlin", T)
+    fire = cron.next_fire("0 3 * * *", "Europe/Berlin", T)
     assert fire == datetime(2026, 3, 11, 2, 0, tzinfo=UTC)
 
 
 def test_a_line_that_never_fires_is_never_due_nor_late():
-    assert schedule.next_fire("0 0 30 2 *", "UTC", T) == schedule.NEVER
+    assert cron.next_fire("0 0 30 2 *", "UTC", T) == cron.NEVER
     late = schedule.overdue_by(
         "0 0 30 2 *", "UTC", last_good=None, since=T, grace_minutes=0, now=T + timedelta(days=900)
     )

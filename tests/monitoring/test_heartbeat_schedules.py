@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from keepwell.core import cron
 from keepwell.monitoring import schedules
 
 
@@ -112,11 +113,11 @@ def test_it_refuses_exit_statuses_out_of_range_or_malformed(text):
 )
 def test_it_explains_what_is_wrong_with_a_cron_expression(expression, message):
     with pytest.raises(ValueError, match=message):
-        schedules.validate_schedule(expression)
+        cron.validate_cron(expression, noun="cron expression")
 
 
 def test_it_tidies_the_spaces_of_a_valid_cron_expression():
-    assert schedules.validate_schedule("  0  3 * *   1-5 ", "Europe/Berlin") == "0 3 * * 1-5"
+    assert cron.validate_cron("  0  3 * *   1-5 ", "Europe/Berlin", noun="cron expression") == "0 3 * * 1-5"
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,7 @@ def test_it_tidies_the_spaces_of_a_valid_cron_expression():
 )
 def test_it_refuses_unknown_or_hostile_time_zones(tz):
     with pytest.raises(ValueError, match="time zone"):
-        schedules.zone(tz)
+        cron.zone(tz)
 
 
 @pytest.mark.parametrize("seconds", [59, 0, -5, 365 * 86400 + 1, True, 1.5])

@@ -10,10 +10,11 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import StringConstraints
 
+from keepwell.core import cron
 from keepwell.core.api.base import NO_NUL, Id, Name, Page, errors, get_or_404, invalid, require
 from keepwell.core.api.services import service_or_404
 
-from . import health, jobs, planning, schedule, validation
+from . import health, jobs, planning, validation
 from .models import Plan, Run, StorageSample
 from .models.plans import DEFAULT_RETENTION
 
@@ -23,7 +24,7 @@ Location = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL)
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
-Cron = Annotated[str, StringConstraints(max_length=schedule.MAX_CRON, pattern=NO_NUL)]
+Cron = Annotated[str, StringConstraints(max_length=cron.MAX_CRON, pattern=NO_NUL)]
 Zone = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
 Subset = Annotated[str, StringConstraints(max_length=20, pattern=r"^[0-9./%A-Za-z]*$")]
 Command = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]

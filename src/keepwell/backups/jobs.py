@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from keepwell.core import audit
+from keepwell.core import audit, cron
 
-from . import health, schedule, validation
+from . import health, validation
 from .models import Plan, Repository, Run, StorageSample
 
 log = logging.getLogger("keepwell.backups")
@@ -325,8 +325,8 @@ def tick(now: datetime | None = None) -> list[Run]:
             current = getattr(plan, field)
             if current is not None and current > now:
                 continue
-            following = schedule.next_fire(line, plan.tz, now)
-            if schedule.NEVER == following:
+            following = cron.next_fire(line, plan.tz, now)
+            if cron.NEVER == following:
                 following = None
             # Compare-and-set: of two ticks at the same moment, one moves the due time and queues the job.
             if not Plan.objects.filter(pk=plan.pk, **{field: current}).update(**{field: following}):

@@ -2,7 +2,9 @@
 
 from django.conf import settings
 
-from . import schedule, validation
+from keepwell.core import cron
+
+from . import validation
 from .models import Repository, RepositoryConflict
 
 SCHEDULE_FIELDS = {"schedule", "tz", "prune_schedule", "check_schedule", "drill_schedule", "enabled"}
@@ -30,20 +32,20 @@ def apply(plan, data: dict, organization) -> None:
 
     if "tz" in data:
         try:
-            schedule.zone(data["tz"])
+            cron.zone(data["tz"])
         except ValueError as exc:
             raise PlanError("tz", f"tz: {exc}") from None
         plan.tz = data["tz"]
     if "schedule" in data:
         try:
-            plan.schedule = schedule.validate_cron(data["schedule"], plan.tz)
+            plan.schedule = cron.validate_cron(data["schedule"], plan.tz)
         except ValueError as exc:
             raise PlanError("schedule", str(exc)) from None
     for field in ("prune_schedule", "check_schedule", "drill_schedule"):
         if field in data:
             line = (data[field] or "").strip()
             try:
-                setattr(plan, field, schedule.validate_cron(line, plan.tz, field=field) if line else "")
+                setattr(plan, field, cron.validate_cron(line, plan.tz, field=field) if line else "")
             except ValueError as exc:
                 raise PlanError(field, str(exc)) from None
     if "sources" in data:

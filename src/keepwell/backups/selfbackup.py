@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from . import schedule
+from keepwell.core import cron
 
 log = logging.getLogger("keepwell.backups")
 
@@ -150,19 +150,17 @@ def tick(now: datetime | None = None) -> bool:
         return False
     now = now or timezone.now()
     try:
-        line = schedule.validate_cron(
-            settings.SELF_BACKUP_SCHEDULE, "UTC", field="KEEPWELL_SELF_BACKUP_SCHEDULE"
-        )
+        line = cron.validate_cron(settings.SELF_BACKUP_SCHEDULE, "UTC", field="KEEPWELL_SELF_BACKUP_SCHEDULE")
     except ValueError as exc:
         log.error("backups: %s", exc)
         return False
     due = cache.get(NEXT_KEY)
     if due is None:
-        cache.set(NEXT_KEY, schedule.next_fire(line, "UTC", now).timestamp(), timeout=None)
+        cache.set(NEXT_KEY, cron.next_fire(line, "UTC", now).timestamp(), timeout=None)
         return False
     if datetime.fromtimestamp(due, UTC) > now:
         return False
-    cache.set(NEXT_KEY, schedule.next_fire(line, "UTC", now).timestamp(), timeout=None)
+    cache.set(NEXT_KEY, cron.next_fire(line, "UTC", now).timestamp(), timeout=None)
     from .tasks import self_backup_job
 
     self_backup_job()

@@ -11,6 +11,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import StringConstraints, field_validator
 
+from keepwell.core import cron
 from keepwell.core.api.base import NO_NUL, Name, Page, errors, get_or_404, invalid, require
 from keepwell.core.api.services import service_or_404
 
@@ -21,7 +22,7 @@ router = Router(tags=["monitoring"])
 
 Seconds = Annotated[int, Field(ge=schedules.MIN_PERIOD, le=schedules.MAX_PERIOD)]
 HeartbeatSlug = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]*$", max_length=100)]
-Cron = Annotated[str, StringConstraints(max_length=schedules.MAX_SCHEDULE, pattern=NO_NUL)]
+Cron = Annotated[str, StringConstraints(max_length=cron.MAX_CRON, pattern=NO_NUL)]
 Zone = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
 StatusName = Literal["new", "up", "down", "started", "paused"]
 
@@ -135,13 +136,13 @@ def _apply_schedule(hb, *, period=None, schedule=None, tz=None, grace=None):
         raise invalid("schedule", "give either period (seconds) or schedule (cron), not both")
     if tz is not None:
         try:
-            schedules.zone(tz)
+            cron.zone(tz)
         except ValueError as exc:
             raise invalid("tz", str(exc))
         hb.tz = tz
     if schedule:
         try:
-            hb.schedule = schedules.validate_schedule(schedule, hb.tz)
+            hb.schedule = cron.validate_cron(schedule, hb.tz, noun="cron expression")
         except ValueError as exc:
             raise invalid("schedule", str(exc))
         hb.kind = Heartbeat.Kind.CRON

@@ -5,9 +5,9 @@ import re
 
 from django import forms
 
+from keepwell.core import cron
 from keepwell.core.models import Service
 
-from . import schedules
 from .durations import compact_duration, parse_duration
 from .models import Heartbeat, Monitor
 
@@ -387,7 +387,7 @@ class HeartbeatForm(forms.ModelForm):
     def clean_tz(self):
         name = self.cleaned_data["tz"].strip()
         try:
-            schedules.zone(name)
+            cron.zone(name)
         except ValueError:
             raise forms.ValidationError(
                 f"“{name[:64]}” is not a time zone: write e.g. Europe/Berlin or UTC."
@@ -407,7 +407,9 @@ class HeartbeatForm(forms.ModelForm):
                 self.add_error("schedule", "Enter the job's cron expression, e.g. 0 3 * * *.")
             elif "tz" not in self.errors:
                 try:
-                    data["schedule"] = schedules.validate_schedule(schedule, data.get("tz") or "UTC")
+                    data["schedule"] = cron.validate_cron(
+                        schedule, data.get("tz") or "UTC", noun="cron expression"
+                    )
                 except ValueError as e:
                     self.add_error("schedule", _sentence(str(e)))
         return data

@@ -1,17 +1,16 @@
 """When a heartbeat is expected next, when it goes down, and how long a run took: pure, no Django.
 
-Every function takes the current time as an argument, so tests drive it with any clock they like.
+Every function takes the current time as an argument, so tests drive it with any clock they like. Validating
+cron expressions and finding when they fire is keepwell.core.cron, shared with backups.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
-from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
+from keepwell.core import cron
 
 MIN_PERIOD = 60  # seconds: Healthchecks' smallest period and grace
 MAX_PERIOD = 365 * 86400
-MAX_SCHEDULE = 100  # characters of a cron expression (the model's field)
 MAX_EXIT_STATUS = 255
 
 
@@ -24,55 +23,12 @@ def validate_period(name: str, seconds: int) -> int:
     return seconds
 
 
-def zone(tz: str) -> ZoneInfo:
-    """Return the time zone named `tz` (e.g. Europe/Berlin), or raise ValueError."""
-    if not isinstance(tz, str) or not tz or len(tz) > 64 or "\x00" in tz:
-        raise ValueError("tz must be a time zone name such as UTC or Europe/Berlin")
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(
-            f"{tz!r} is not a known time zone; use a name such as UTC or Europe/Berlin"
-        ) from None
-
-
-def validate_schedule(schedule: str, tz: str = "UTC") -> str:
-    """Return the cron expression, tidied, if it is valid in `tz`; else raise ValueError saying why."""
-    zone(tz)
-    if not isinstance(schedule, str) or not schedule.strip():
-        raise ValueError("schedule must be a cron expression such as '0 3 * * *'")
-    schedule = " ".join(schedule.split())
-    if len(schedule) > MAX_SCHEDULE or "\x00" in schedule:
-        raise ValueError(f"schedule must be at most {MAX_SCHEDULE} characters")
-    fields = schedule.split(" ")
-    if len(fields) != 5:
-        raise ValueError(
-            f"schedule must have five fields (minute hour day month weekday), not {len(fields)}: {schedule!r}"
-        )
-    try:
-        croniter(schedule, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
-    except (CroniterBadCronError, CroniterNotAlphaError, CroniterBadDateError, ValueError, KeyError) as exc:
-        raise ValueError(f"schedule {schedule!r} is not a valid cron expression ({exc})") from None
-    return schedule
-
-
-def next_cron(schedule: str, tz: str, after: datetime) -> datetime:
-    """Return the first time after `after` that the cron `schedule` fires in time zone `tz` (in UTC)."""
-    local = after.astimezone(zone(tz))
-    try:
-        fire = croniter(schedule, local).get_next(datetime)
-    except CroniterBadDateError:
-        # An expression that never fires (e.g. 30 February): never expected, never late.
-        return datetime.max.replace(tzinfo=UTC)
-    return fire.astimezone(UTC)
-
-
 def next_expected(
     kind: str, *, last_ping: datetime, period: int = 0, schedule: str = "", tz: str = "UTC"
 ) -> datetime:
     """Return when the ping after one at `last_ping` is expected."""
     if kind == "cron":
-        return next_cron(schedule, tz, last_ping)
+        return cron.next_fire(schedule, tz, last_ping)
     return last_ping + timedelta(seconds=period)
 
 
@@ -94,7 +50,7 @@ def going_down_after(
     if status != "up" or last_ping is None:
         return None  # new, paused and down heartbeats wait for a ping
     expected = next_expected(kind, last_ping=last_ping, period=period, schedule=schedule, tz=tz)
-    if expected.year >= 9999:
+    if expected.year >= 9999:  # cron.NEVER: an expression that never fires (30 February)
         return None
     return expected + timedelta(seconds=grace)
 
