@@ -398,3 +398,37 @@ def test_a_content_length_that_is_not_a_number_gets_400(dsn):
         **auth(dsn.public_key),
     )
     assert response.status_code == 400 and "not a number" in response.json()["detail"]
+
+
+def test_a_group_commit_spools_a_batch_once_per_event_and_counts_each_envelope_against_the_rate(
+    service, django_capture_on_commit_callbacks
+):
+    from keepwell.errors import ingest
+
+    open_key = Dsn.issue(service, label="open", rate_limit=0)
+    limited = Dsn.issue(service, label="limited", rate_limit=2)
+    spooled_before = "0" * 31 + "1"
+    assert post(open_key, envelope_bytes(spooled_before)).status_code == 200
+    enqueued = []
+
+    def pending(key, event_id):
+        checked = ingest.check(key.project_id, "envelope", envelope_bytes(event_id), key.public_key)
+        assert isinstance(checked, ingest.Pending)
+        return checked
+
+    ids = ["a" * 32, "b" * 32, "c" * 32, "d" * 32]
+    batch = [
+        pending(open_key, ids[0]),
+        pending(open_key, ids[0]),  # a second copy in the same batch
+        pending(open_key, spooled_before),  # already in the spool
+        pending(limited, ids[1]),
+        pending(limited, ids[2]),
+        pending(limited, ids[3]),  # the third of a key allowed two a minute
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        results = ingest.spool_batch(batch, enqueued.append)
+    assert [r.status for r in results[:5]] == [200] * 5
+    assert isinstance(results[5], ingest.Refused) and results[5].answer.status == 429
+    rows = list(RawEnvelope.objects.order_by("id").values_list("id", "event_id"))
+    assert sorted(event_id for _, event_id in rows) == sorted([spooled_before, *ids[:3]])
+    assert enqueued == [rows[-1][0]], "one hand-over per batch, with its highest spool id"

@@ -272,50 +272,54 @@ def _seen_key(service_id: int, event_id: str) -> str:
     return f"keepwell:errors:seen:{service_id}:{event_id}"
 
 
-def _is_duplicate(key: Key, event_id: str) -> bool:
-    if _uses_redis_cache():
-        # add() is atomic: of two copies arriving at once, one wins.
-        return not cache.add(_seen_key(key.service_id, event_id), 1, timeout=settings.ERRORS_DEDUPE_SECONDS)
-    # The spool, then the stored events (the processing job also refuses a second copy of an event).
+def _seen_before(pendings: list["Pending"]) -> set[tuple[int, str]]:
+    """Return (service id, event id) of the envelopes in `pendings` whose event is already spooled or stored.
+
+    Without Redis: one query for the whole batch, over the spool and the stored events (the processing job
+    also refuses a second copy of an event).
+    """
     from .models import ErrorEvent
 
+    wanted = {(p.dsn.service_id, p.event_id) for p in pendings}
+    if not wanted:
+        return set()
+    services = sorted({service for service, _ in wanted})
+    event_ids = sorted({event_id for _, event_id in wanted})
+    where = (
+        f"WHERE service_id IN ({', '.join(['%s'] * len(services))}) "
+        f"AND event_id IN ({', '.join(['%s'] * len(event_ids))})"
+    )
     with connection.cursor() as cursor:
-        for model in (RawEnvelope, ErrorEvent):
-            cursor.execute(
-                f"SELECT 1 FROM {_table(model)} WHERE service_id = %s AND event_id = %s LIMIT 1",
-                [key.service_id, event_id],
-            )
-            if cursor.fetchone() is not None:
-                return True
-    return False
+        cursor.execute(
+            f"SELECT service_id, event_id FROM {_table(RawEnvelope)} {where} "
+            f"UNION SELECT service_id, event_id FROM {_table(ErrorEvent)} {where}",
+            [*services, *event_ids] * 2,
+        )
+        found = set(cursor.fetchall())
+    return found & wanted
 
 
-def _spool(key: Key, body: bytes, event_id: str | None, client_ip: str | None) -> int:
-    """Insert the envelope into the spool; return its id."""
+def _spool(pendings: list["Pending"]) -> list[int]:
+    """Insert the envelopes into the spool with one statement; return their ids."""
     received_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    head = f"INSERT INTO {_table(RawEnvelope)} (dsn_id, service_id, received_at, body, event_id, client_ip) VALUES "
+    params = []
+    for p in pendings:
+        params += [p.dsn.id, p.dsn.service_id, received_at, p.body, p.event_id, p.client_ip]
     if connection.vendor == "postgresql":
-        return _spool_postgres(key, body, event_id, client_ip, received_at)
+        # The body as a binary parameter: Django's cursor would inline it as hex text, twice its size.
+        import psycopg
+
+        connection.ensure_connection()
+        row = "(%s, %s, %s, %b, %s, %s::inet)"
+        # wrap_database_errors: a dropped connection raises Django's OperationalError, which callers retry.
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(head + ", ".join([row] * len(pendings)) + " RETURNING id", params)
+            return [r[0] for r in cursor.fetchall()]
+    row = "(%s, %s, %s, %s, %s, %s)"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(RawEnvelope)} (dsn_id, service_id, received_at, body, event_id, client_ip) "
-            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-            [key.id, key.service_id, received_at, body, event_id, client_ip],
-        )
-        return cursor.fetchone()[0]
-
-
-def _spool_postgres(key: Key, body: bytes, event_id, client_ip, received_at) -> int:
-    """Insert with the body as a binary parameter: Django's cursor would inline it as hex text, twice its size."""
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(RawEnvelope)} (dsn_id, service_id, received_at, body, event_id, client_ip) "
-            "VALUES (%s, %s, %s, %b, %s, %s::inet) RETURNING id",
-            [key.id, key.service_id, received_at, body, event_id, client_ip],
-        )
-        return cursor.fetchone()[0]
+        cursor.execute(head + ", ".join([row] * len(pendings)) + " RETURNING id", params)
+        return [r[0] for r in cursor.fetchall()]
 
 
 def _legacy_store_body(body) -> bytes:
@@ -346,19 +350,27 @@ def parse(body: bytes, endpoint: str) -> tuple[envelope_format.Envelope, bytes]:
         raise Refused(400, str(exc)) from None
 
 
-def accept(
+@dataclass
+class Pending:
+    """An envelope that passed the checks and waits for the spool (`spool_batch` writes it)."""
+
+    dsn: Key
+    body: bytes
+    event_id: str | None
+    client_ip: str | None
+    answer: Answer
+
+
+def check(
     project_id: int,
     endpoint: str,
     body: bytes,
     public_key: str | None,
     client_ip: str | None = None,
     dsn: Key | None = None,
-    enqueue=None,
-) -> Answer:
-    """Check and spool one envelope (or /store/ event); return the answer for the SDK.
-
-    After the commit, `enqueue(spool_id)` (default: queue tasks.process_envelope at once) hands it to the job.
-    """
+) -> Pending | Answer:
+    """Check one envelope (or /store/ event): return it ready for the spool, or the answer when there is
+    nothing to spool; refuse (4xx) a malformed envelope or a wrong key."""
     envelope, body = parse(body, endpoint)
     if dsn is None:
         if public_key is None:
@@ -382,22 +394,75 @@ def accept(
     answer = Answer(200, {"id": event_id} if event_id else {})
     if not items:
         return answer
-    marked = False
+    return Pending(dsn, body, event_id, client_ip, answer)
+
+
+def spool_batch(pendings: list[Pending], enqueue=None) -> list:
+    """Rate-limit, drop duplicates and spool `pendings` in one transaction (a group commit).
+
+    Return per envelope its Answer, or the Refused (429) of one over its key's rate limit. After the commit,
+    `enqueue(spool_id)` (default: queue tasks.process_envelope at once) is called once, with the highest id
+    of the batch: the job it queues (or the one already waiting) drains the whole spool. Should the
+    transaction fail, nothing of the batch is stored or counted as seen, and the exception is raised.
+    """
+    results: list = [p.answer for p in pendings]
+    marked = []
+    redis = _uses_redis_cache()
     try:
-        # One transaction: on SQLite the rate counter, the duplicate check and the insert share one commit.
+        # On SQLite the rate counters, the duplicate checks and the insert share one commit.
         with _writer_lock(), transaction.atomic():
-            check_rate(dsn)
-            if event_id:
-                if _is_duplicate(dsn, event_id):
-                    return answer
-                marked = True
-            raw_id = _spool(dsn, body, event_id, client_ip)
-            transaction.on_commit(lambda: (enqueue or _enqueue)(raw_id))
+            allowed = []
+            for index, pending in enumerate(pendings):
+                try:
+                    check_rate(pending.dsn)
+                except Refused as refused:
+                    results[index] = refused
+                    continue
+                allowed.append(pending)
+            seen = set() if redis else _seen_before([p for p in allowed if p.event_id])
+            spooled = []
+            for pending in allowed:
+                if pending.event_id:
+                    name = (pending.dsn.service_id, pending.event_id)
+                    if redis:
+                        # add() is atomic: of two copies arriving at once, one wins.
+                        if not cache.add(_seen_key(*name), 1, timeout=settings.ERRORS_DEDUPE_SECONDS):
+                            continue
+                        marked.append(name)
+                    elif name in seen:
+                        continue
+                    seen.add(name)  # a second copy in the same batch
+                spooled.append(pending)
+            if spooled:
+                last = max(_spool(spooled))
+                transaction.on_commit(lambda: (enqueue or _enqueue)(last))
     except Exception:
-        if marked and _uses_redis_cache():
-            cache.delete(_seen_key(dsn.service_id, event_id))  # not stored: let the SDK's retry through
+        if marked:  # not stored: let the SDK's retry through
+            cache.delete_many([_seen_key(*name) for name in marked])
         raise
-    return answer
+    return results
+
+
+def accept(
+    project_id: int,
+    endpoint: str,
+    body: bytes,
+    public_key: str | None,
+    client_ip: str | None = None,
+    dsn: Key | None = None,
+    enqueue=None,
+) -> Answer:
+    """Check and spool one envelope (or /store/ event) in its own transaction; return the answer for the SDK.
+
+    After the commit, `enqueue(spool_id)` (default: queue tasks.process_envelope at once) hands it to the job.
+    """
+    pending = check(project_id, endpoint, body, public_key, client_ip, dsn)
+    if isinstance(pending, Answer):
+        return pending
+    (result,) = spool_batch([pending], enqueue)
+    if isinstance(result, Refused):
+        raise result
+    return result
 
 
 def _enqueue(pk: int) -> None:

@@ -2,16 +2,22 @@
 
 Django's ASGI handler reads a whole request body before any view runs, so a 50 MB body would be read just to
 be refused. Here the declared length and the key are checked before reading, the body is decompressed chunk
-by chunk through the caps, and the first byte over a cap ends the request with a 413. The checks and the
-durable spool write are the same functions the Django views call (ingest.authenticate, ingest.accept), run
-in a small thread pool that keeps its database connections open between requests.
+by chunk through the caps, and the first byte over a cap ends the request with a 413. The checks are the
+same functions the Django views call (ingest.authenticate, ingest.check), run in a small thread pool that
+keeps its database connections open between requests. The spool write is a group commit: one writer thread
+(keepwell.core.group_commit) spools every envelope waiting when it is free in one transaction
+(ingest.spool_batch), and each request is answered once its batch is committed. Envelopes over
+GROUP_MAX_BODY are spooled by their pool thread in a transaction of their own.
 """
 
 import asyncio
 import logging
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from keepwell.core.group_commit import GroupCommitWriter
 
 from .ingest_body import BodyTooLarge, BodyUnreadable
 
@@ -19,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PATH = re.compile(r"^/api/([0-9]{1,18})/(envelope|store)/$")
 THREADS = 4
+GROUP_MAX_BODY = 256 * 1024  # bytes: larger envelopes are not group-committed
 
 
 def _run_with_connection(fn, *args, **kwargs):
@@ -45,9 +52,12 @@ class SentryIngestFastPath:
         self.app = app
         self.threads = threads
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sentry-ingest")
+        self.writer = GroupCommitWriter(self._write_batch, name="sentry-spool")
         # Queueing the job is left to one thread of its own, after the commit: the answer does not wait for
         # the job queue's own commit. Should the process die first, the spool sweep queues the envelope.
         self.enqueuer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentry-enqueue")
+        self._enqueue_lock = threading.Lock()
+        self._enqueue_id = None  # the highest spool id committed and not yet handed to the job
 
     def close(self) -> None:
         """Close every pool thread's database connection (so a test database can be dropped)."""
@@ -63,6 +73,7 @@ class SentryIngestFastPath:
 
         for future in [self.executor.submit(close_one) for _ in range(self.threads)]:
             future.result()
+        self.writer.stop()
         self.enqueuer.submit(lambda: connection.close()).result()
 
     async def __call__(self, scope, receive, send):
@@ -120,12 +131,56 @@ class SentryIngestFastPath:
             raise ingest.Refused(400, str(exc)) from None
         client = scope.get("client")
         ip = ingest.client_ip(client[0]) if client else None
-        return await self._call(
-            ingest.accept, project_id, endpoint, body, public_key, ip, dsn=dsn, enqueue=self._enqueue_later
-        )
+        pending = await self._call(ingest.check, project_id, endpoint, body, public_key, ip, dsn=dsn)
+        if isinstance(pending, ingest.Answer):
+            return pending
+        if len(pending.body) > GROUP_MAX_BODY:
+            # A large envelope is spooled in its own transaction by the pool thread: a batch of them would
+            # hold all their bodies in one statement, and the writer would send them one after another.
+            result = (await self._call(ingest.spool_batch, [pending], enqueue=self._enqueue_later))[0]
+        else:
+            result = await asyncio.wrap_future(self.writer.submit(pending))
+        if isinstance(result, ingest.Refused):
+            raise result
+        return result
+
+    def _write_batch(self, pendings: list) -> list:
+        """Spool `pendings` in one transaction (in the writer thread); return per envelope its result."""
+        from django.db import DataError, IntegrityError
+
+        from . import ingest
+
+        try:
+            return _run_with_connection(ingest.spool_batch, pendings, enqueue=self._enqueue_later)
+        except (DataError, IntegrityError):
+            if len(pendings) == 1:
+                raise
+        # One envelope the database refuses must not fail the others: spool each on its own.
+        results = []
+        for pending in pendings:
+            try:
+                results += _run_with_connection(ingest.spool_batch, [pending], enqueue=self._enqueue_later)
+            except Exception as exc:  # noqa: BLE001 - answered as a 500 to that envelope's request only
+                log.exception("could not spool an envelope")
+                results.append(exc)
+        return results
 
     def _enqueue_later(self, spool_id: int) -> None:
-        self.enqueuer.submit(_enqueue, spool_id)
+        """Hand spool rows up to `spool_id` to the job, from the enqueuer thread.
+
+        The commits that land while that thread is busy cost one call (with the highest id) between them, not
+        one each: a job queued (or already waiting) after their commits drains all of them.
+        """
+        with self._enqueue_lock:
+            idle = self._enqueue_id is None
+            self._enqueue_id = spool_id if idle else max(self._enqueue_id, spool_id)
+        if idle:
+            self.enqueuer.submit(self._enqueue_latest)
+
+    def _enqueue_latest(self) -> None:
+        with self._enqueue_lock:
+            spool_id, self._enqueue_id = self._enqueue_id, None
+        _enqueue(spool_id)
 
 
 def _enqueue(spool_id: int) -> None:

@@ -5,11 +5,11 @@ instead of three per ping, and on SQLite one writer per process queues pings in 
 in SQLite's busy handler. The state rules are schedules.apply_ping, the same as heartbeats.record_ping.
 """
 
-import queue
-import threading
 import uuid as uuid_module
 from concurrent.futures import Future
 from datetime import UTC, datetime
+
+from keepwell.core.group_commit import GroupCommitWriter
 
 from . import schedules
 
@@ -211,58 +211,11 @@ def _apply(cur, connection, sql, items, results, now) -> None:
         cur.executemany(sql.update, updates)
 
 
-class Writer:
+class Writer(GroupCommitWriter):
     """One thread that writes queued pings in batches: every ping waiting is committed together."""
 
-    MAX_BATCH = 256
-
     def __init__(self):
-        self.queue = queue.SimpleQueue()
-        self.thread = None
-        self.lock = threading.Lock()
+        super().__init__(lambda items: record_batch(items), name="ping-writer")
 
     def submit(self, request, body, truncated) -> Future:
-        future = Future()
-        self.queue.put((future, (request, body, truncated)))
-        if self.thread is None:
-            with self.lock:
-                if self.thread is None:
-                    self.thread = threading.Thread(target=self._run, name="ping-writer", daemon=True)
-                    self.thread.start()
-        return future
-
-    def stop(self) -> None:
-        """Let the writer thread finish what is queued, close its database connection and end."""
-        with self.lock:
-            thread, self.thread = self.thread, None
-        if thread is not None:
-            self.queue.put(None)
-            thread.join(10)
-
-    def _run(self):
-        while True:
-            first = self.queue.get()
-            if first is None:
-                from django.db import connections
-
-                connections.close_all()
-                return
-            batch = [first]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    entry = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if entry is None:
-                    self.queue.put(None)  # stop after this batch
-                    break
-                batch.append(entry)
-            try:
-                results = record_batch([item for _, item in batch])
-            except Exception as exc:  # noqa: BLE001 - a writer that dies would hang every ping after it
-                results = [exc] * len(batch)
-            for (future, _), result in zip(batch, results, strict=True):
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+        return super().submit((request, body, truncated))
