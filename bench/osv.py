@@ -2,7 +2,7 @@
 synthetic 250,000-record export, then the scan time of a 1,000-package lockfile once the database is built
 (goal: under 1 s). Renovate's offline loader takes 16 s and a 1.26 GB heap for the PyPI and npm exports.
 
-    python bench/osv.py [--pypi PATH] [--records 250000] [--packages 1000]
+    python bench/osv.py [--pypi PATH] [--records 250000] [--packages 1000] [--synthetic PATH] [--synthetic-only]
 
 Each build runs in a child process so that its peak resident memory (ru_maxrss, the whole Python process
 included) is its own. Everything happens in a temporary folder; nothing is contacted.
@@ -36,6 +36,7 @@ def child_build(source: str, index: str) -> None:
     stats = build([source], index)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         json.dumps(
             {
@@ -44,6 +45,9 @@ def child_build(source: str, index: str) -> None:
                 "peak_mb": peak_mb,
                 "advisories": stats.advisories,
                 "records": stats.records,
+                "workers": stats.parallel,
+                "workers_cpu": workers.ru_utime + workers.ru_stime,
+                "workers_peak_mb": workers.ru_maxrss / 1024,
             }
         )
     )
@@ -177,6 +181,12 @@ def main() -> None:
     parser.add_argument("--pypi", default=str(DEFAULT_PYPI), help="the PyPI OSV export (all.zip)")
     parser.add_argument("--records", type=int, default=250_000, help="records in the synthetic export")
     parser.add_argument("--packages", type=int, default=1000, help="packages in the scanned lockfile")
+    parser.add_argument(
+        "--synthetic",
+        metavar="PATH",
+        help="keep the synthetic export at PATH, and reuse it when it exists (it is not regenerated)",
+    )
+    parser.add_argument("--synthetic-only", action="store_true", help="skip the PyPI export")
     parser.add_argument("--child-build", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_build:
@@ -190,7 +200,9 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (figures vary with the machine's load)"
     )
     pypi = Path(args.pypi)
-    if pypi.exists():
+    if args.synthetic_only:
+        pass
+    elif pypi.exists():
         result = measure_build(pypi, tmp / "pypi.sqlite3")
         print(
             f"PyPI export ({pypi.stat().st_size / 2**20:.1f} MiB, {result['records']} records): built in "
@@ -210,16 +222,25 @@ def main() -> None:
     else:
         print(f"PyPI export not found at {pypi}: skipped (give --pypi)")
 
-    started = time.perf_counter()
-    size = synthetic_export(tmp / "synthetic.zip", args.records)
-    print(
-        f"synthetic export: {args.records} records, {size / 2**20:.0f} MiB zipped (written in {time.perf_counter() - started:.0f} s)"
-    )
-    result = measure_build(tmp / "synthetic.zip", tmp / "synthetic.sqlite3")
+    synthetic = Path(args.synthetic) if args.synthetic else tmp / "synthetic.zip"
+    if synthetic.exists():
+        print(f"synthetic export: reusing {synthetic} ({synthetic.stat().st_size / 2**20:.0f} MiB zipped)")
+    else:
+        started = time.perf_counter()
+        size = synthetic_export(synthetic, args.records)
+        print(
+            f"synthetic export: {args.records} records, {size / 2**20:.0f} MiB zipped (written in {time.perf_counter() - started:.0f} s)"
+        )
+    result = measure_build(synthetic, tmp / "synthetic.sqlite3")
     print(
         f"synthetic export: built in {result['seconds']:.2f} s ({result['cpu']:.2f} s of CPU), peak memory {result['peak_mb']:.0f} MiB, "
         f"{result['advisories']} advisories, index {(tmp / 'synthetic.sqlite3').stat().st_size / 2**20:.0f} MiB"
     )
+    if result["workers"]:
+        print(
+            f"  read by {result['workers']} worker processes: {result['workers_cpu']:.2f} s of CPU, "
+            f"peak memory {result['workers_peak_mb']:.0f} MiB each"
+        )
     project = tmp / "npm"
     project.mkdir()
     db = Database.open(tmp / "synthetic.sqlite3")

@@ -305,3 +305,30 @@ def test_a_truncated_archive_is_refused(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(OsvError, match="not a readable zip file"):
         Database.from_sources([path])
+
+
+def test_a_large_export_read_by_worker_processes_gives_the_same_index(tmp_path, monkeypatch):
+    from keepwell.security.osv import store, zipstream
+
+    members = {f"{i}.json": record(f"GHSA-{i:04d}-0000-0000", name=f"pkg-{i % 7}") for i in range(60)}
+    members["0.json"]["aliases"] = ["CVE-1"]
+    members["5.json"]["aliases"] = ["CVE-1"]
+    members["dupe.json"] = record("GHSA-0003-0000-0000", name="newer", modified="2027-01-01T00:00:00Z")
+    members["bad.json"] = b"{not json"
+    members["gone.json"] = record("GHSA-gone-0000-0000", withdrawn="2026-01-01T00:00:00Z")
+    members["notes.txt"] = b"not a record"
+    path = make_zip(tmp_path / "big.zip", members)
+    serial = build([path], tmp_path / "serial.sqlite3")
+    monkeypatch.setattr(store, "PARALLEL_MIN_MEMBERS", 1)
+    monkeypatch.setattr(zipstream, "_BATCH", 4)  # many batches, so that order across workers matters
+    monkeypatch.setattr(store, "_workers", lambda: 2)
+    parallel = build([path], tmp_path / "parallel.sqlite3")
+    assert parallel.parallel == 2 and serial.parallel == 0
+    for field in ("records", "advisories", "withdrawn", "skipped", "problems"):
+        assert getattr(parallel, field) == getattr(serial, field)
+    dumps = []
+    for name in ("serial", "parallel"):
+        conn = sqlite3.connect(tmp_path / f"{name}.sqlite3")
+        dumps.append([line for line in conn.iterdump() if "built_at" not in line])
+        conn.close()
+    assert dumps[0] == dumps[1]

@@ -9,10 +9,13 @@ Readers open it read-only and ask only for the packages they scan.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sqlite3
 import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +32,13 @@ SCHEMA_VERSION = "1"
 MAX_RECORD_BYTES = 8 * 2**20  # a member larger than this is not an OSV record (zip bombs stop here)
 MAX_PROBLEMS_KEPT = 20
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# A zip export with at least this many members is read, inflated and parsed by worker processes (one per core,
+# at most MAX_WORKERS) while this process writes the index; smaller ones are read here.
+PARALLEL_MIN_MEMBERS = 20_000
+MAX_WORKERS = 4
+WORKER_TIMEOUT = (
+    300  # seconds for one batch (a few hundredths normally); a pool does not notice a killed worker
+)
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,6 +67,7 @@ class BuildStats:
     skipped: int = 0  # unreadable or not OSV
     problems: list[str] = field(default_factory=list)  # the first few reasons for skipping
     seconds: float = 0.0
+    parallel: int = 0  # worker processes that read the last large zip export (0: read in this process)
 
     def skip(self, where: str, why: str) -> None:
         self.skipped += 1
@@ -135,6 +146,158 @@ def documents(sources: Iterable, stats: BuildStats) -> Iterator[tuple[str, objec
             )
 
 
+# What reading one document gives _fill: a tuple whose first item says which case it is.
+_KEPT, _EMPTY, _WITHDRAWN, _INVALID, _UNREADABLE = range(5)
+
+
+def _digest(name: str, raw, ecosystems) -> tuple:
+    """Return what the index keeps of one document (raw JSON bytes or decoded), as a small picklable tuple.
+
+    (_KEPT, advisory row, aliases, affected rows) | (_EMPTY,) | (_WITHDRAWN,) | (_INVALID, name, why)
+    """
+    try:
+        if isinstance(raw, bytes):
+            raw = orjson.loads(raw)
+        advisory = parse(raw, ecosystems)
+    except (ValueError, RecursionError, orjson.JSONDecodeError) as exc:
+        return (_INVALID, name, str(exc) if isinstance(exc, InvalidRecord) else f"is not valid JSON ({exc})")
+    if advisory is None:
+        return (_WITHDRAWN,)
+    if not advisory.affected:
+        return (_EMPTY,)
+    ident = advisory.id
+    rating = advisory.rating
+    row = (
+        ident,
+        orjson.dumps(advisory.aliases).decode(),
+        advisory.summary,
+        rating.severity,
+        rating.score,
+        rating.vector,
+        advisory.published,
+        advisory.modified,
+    )
+    affected_rows = [
+        (a.ecosystem, a.name, ident, orjson.dumps(a.compact()).decode()) for a in advisory.affected
+    ]
+    return (_KEPT, row, advisory.aliases, affected_rows)
+
+
+_worker_files: dict[str, object] = {}
+
+
+def _digest_members(path: str, batch: list[tuple], ecosystems) -> list[tuple]:
+    """In a worker process: read, inflate and digest the zip members of `batch` (a slice of the directory)."""
+    f = _worker_files.get(path)
+    if f is None:
+        f = _worker_files[path] = open(path, "rb")  # noqa: SIM115 (kept open for the worker's next batches)
+    results = []
+    for name, data, problem in zipstream.read(f, batch, MAX_RECORD_BYTES):
+        if not name.endswith(".json"):
+            continue
+        where = f"{path}:{name}"
+        results.append((_UNREADABLE, where, problem) if data is None else _digest(where, data, ecosystems))
+    return results
+
+
+def _workers() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_WORKERS) if cores > 1 else 0
+
+
+def _zip_in_parallel(path: Path, ecosystems, stats: BuildStats) -> Iterator[tuple]:
+    """Yield the digests of the members of the zip at `path`, in archive order, read by worker processes.
+
+    Only a few batches are in flight at a time, so memory stays flat. Yield nothing (the caller reads the zip
+    itself) when the archive is small, the machine has one core, or worker processes cannot be started.
+    """
+    workers = _workers()
+    if not workers:
+        return
+    label = str(path)
+    try:
+        f = open(path, "rb")  # noqa: SIM115
+    except OSError:
+        return  # the serial reader reports it
+    with f:
+        try:
+            if zipstream.entry_count(f) < PARALLEL_MIN_MEMBERS:
+                return
+        except zipstream.ZipStreamError:
+            return  # the serial reader reports it
+        # fork, not spawn: spawn would re-run the caller's main module in each worker. The workers only read the
+        # zip and parse JSON, and take no lock another thread of this process could hold.
+        # And only from a single-threaded process (the CLI): a fork while another thread holds a lock (a job
+        # consumer's logging, say) can leave the child waiting on it for ever. The hub's jobs build serially.
+        if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+            return
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+        except (OSError, ValueError):
+            return
+        stats.parallel = workers
+        try:
+            pending: deque = deque()
+
+            def submit(batch):
+                pending.append(pool.apply_async(_digest_members, (label, batch, ecosystems)))
+
+            for batch in zipstream.entries(f):
+                submit(batch)
+                if len(pending) > 2 * workers:
+                    yield from pending.popleft().get(WORKER_TIMEOUT)
+            while pending:
+                yield from pending.popleft().get(WORKER_TIMEOUT)
+        except multiprocessing.TimeoutError:
+            raise OsvError(
+                f"A worker process reading {label} stopped answering (killed, or out of memory?). Try again."
+            ) from None
+        except (zipstream.ZipStreamError, OSError) as exc:
+            raise OsvError(
+                f"{label} is not a readable zip file ({exc}). Download the export again."
+            ) from None
+        finally:
+            pool.terminate()
+            pool.join()
+
+
+def _leaves(sources) -> Iterator:
+    """Yield each file-like object, .json file and zip export in `sources`, directories walked, in order."""
+    for source in sources:
+        if hasattr(source, "read"):
+            yield source
+            continue
+        path = Path(source)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".zip", ".json"))
+            if not files:
+                raise OsvError(f"{path} holds no .zip export and no .json record.")
+            yield from files
+        elif path.is_file():
+            yield path
+        else:
+            raise OsvError(
+                f"{path} does not exist. Give an OSV export (all.zip), a directory of them or of .json records."
+            )
+
+
+def _digests(sources, ecosystems, stats: BuildStats) -> Iterator[tuple]:
+    """Yield the digest of every document in `sources`, in order; large zip exports are read in parallel."""
+    for leaf in _leaves(sources):
+        if isinstance(leaf, Path) and leaf.suffix != ".json":
+            started = False
+            for digest in _zip_in_parallel(leaf, ecosystems, stats):
+                started = True
+                yield digest
+            if started:
+                continue
+        for where, raw in documents([leaf], stats):
+            yield _digest(where, raw, ecosystems)
+
+
 # --- Building -----------------------------------------------------------------------------------------
 
 
@@ -180,49 +343,35 @@ def _fill(conn: sqlite3.Connection, sources, ecosystems, stats: BuildStats, prog
         advisory_rows.clear()
         affected_rows.clear()
 
-    for where, raw in documents(sources, stats):
+    for digest in _digests(sources, ecosystems, stats):
+        kind = digest[0]
+        if kind == _UNREADABLE:
+            stats.skip(digest[1], digest[2])
+            continue
         stats.records += 1
         if progress is not None and stats.records % 1000 == 0:
             progress(stats.records)
-        try:
-            if isinstance(raw, bytes):
-                raw = orjson.loads(raw)
-            advisory = parse(raw, ecosystems)
-        except (ValueError, RecursionError, orjson.JSONDecodeError) as exc:
-            stats.skip(where, str(exc) if isinstance(exc, InvalidRecord) else f"is not valid JSON ({exc})")
+        if kind != _KEPT:
+            if kind == _WITHDRAWN:
+                stats.withdrawn += 1
+            elif kind == _INVALID:
+                stats.skip(digest[1], digest[2])
             continue
-        if advisory is None:
-            stats.withdrawn += 1
-            continue
-        if not advisory.affected:
-            continue
-        previous = seen.get(advisory.id)
+        _, row, aliases, rows = digest
+        ident, modified = row[0], row[7]
+        previous = seen.get(ident)
         if previous is not None:
-            if advisory.modified <= previous:
+            if modified <= previous:
                 continue
             flush()
-            conn.execute("DELETE FROM affected WHERE id = ?", (advisory.id,))
+            conn.execute("DELETE FROM affected WHERE id = ?", (ident,))
         else:
             stats.advisories += 1
-        seen[advisory.id] = advisory.modified
-        for alias in advisory.aliases:
-            groups.union(advisory.id, alias)
-        rating = advisory.rating
-        advisory_rows.append(
-            (
-                advisory.id,
-                orjson.dumps(advisory.aliases).decode(),
-                advisory.summary,
-                rating.severity,
-                rating.score,
-                rating.vector,
-                advisory.published,
-                advisory.modified,
-            )
-        )
-        for affected in advisory.affected:
-            data = orjson.dumps(affected.compact()).decode()
-            affected_rows.append((affected.ecosystem, affected.name, advisory.id, data))
+        seen[ident] = modified
+        for alias in aliases:
+            groups.union(ident, alias)
+        advisory_rows.append(row)
+        affected_rows.extend(rows)
         if len(advisory_rows) >= 5000:
             flush()
     flush()

@@ -93,46 +93,64 @@ def _directory(f, offset: int, entries: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def members(f, max_size: int) -> Iterator[tuple[str, bytes | None, str]]:
-    """Yield (name, data, problem) for each file member of the zip `f`; data is None when problem says why."""
+def entry_count(f) -> int:
+    """Return the number of entries the zip `f` says its central directory has."""
     try:
-        offset, entries = _end_of_directory(f)
+        return _end_of_directory(f)[1]
     except (OSError, struct.error) as exc:
         raise ZipStreamError(str(exc)) from None
-    for batch in _directory(f, offset, entries):
-        for name, flags, method, crc, compressed, uncompressed, local in batch:
-            if name.endswith("/"):
-                continue
-            if flags & 0x1:
-                yield name, None, "is encrypted"
-                continue
-            if uncompressed > max_size or compressed > max_size:
-                yield name, None, f"is larger than {max_size // 2**20} MiB"
-                continue
-            if method not in (0, 8):
-                yield name, None, f"uses compression method {method}, which keepwell does not read"
-                continue
-            f.seek(local)
-            header = f.read(30)
-            if len(header) < 30 or header[:4] != _LOCAL:
-                yield name, None, "has a damaged local header"
-                continue
-            name_length, extra_length = struct.unpack("<HH", header[26:30])
-            f.seek(local + 30 + name_length + extra_length)
-            raw = f.read(compressed)
-            try:
-                if method == 8:
-                    inflater = zlib.decompressobj(-15)
-                    data = inflater.decompress(raw, max_size + 1)
-                else:
-                    data = raw
-            except zlib.error as exc:
-                yield name, None, f"cannot be inflated ({exc})"
-                continue
-            if len(data) > max_size:
-                yield name, None, f"is larger than {max_size // 2**20} MiB"
-                continue
-            if zlib.crc32(data) != crc or len(data) != uncompressed:
-                yield name, None, "is damaged (its checksum does not match)"
-                continue
-            yield name, data, ""
+
+
+def entries(f) -> Iterator[list[tuple]]:
+    """Yield the central directory of the zip `f` in batches of entries, for read()."""
+    try:
+        offset, count = _end_of_directory(f)
+    except (OSError, struct.error) as exc:
+        raise ZipStreamError(str(exc)) from None
+    yield from _directory(f, offset, count)
+
+
+def read(f, batch: list[tuple], max_size: int) -> Iterator[tuple[str, bytes | None, str]]:
+    """Yield (name, data, problem) for each file member of `batch` (from entries()); data is None when problem says why."""
+    for name, flags, method, crc, compressed, uncompressed, local in batch:
+        if name.endswith("/"):
+            continue
+        if flags & 0x1:
+            yield name, None, "is encrypted"
+            continue
+        if uncompressed > max_size or compressed > max_size:
+            yield name, None, f"is larger than {max_size // 2**20} MiB"
+            continue
+        if method not in (0, 8):
+            yield name, None, f"uses compression method {method}, which keepwell does not read"
+            continue
+        f.seek(local)
+        header = f.read(30)
+        if len(header) < 30 or header[:4] != _LOCAL:
+            yield name, None, "has a damaged local header"
+            continue
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        f.seek(local + 30 + name_length + extra_length)
+        raw = f.read(compressed)
+        try:
+            if method == 8:
+                inflater = zlib.decompressobj(-15)
+                data = inflater.decompress(raw, max_size + 1)
+            else:
+                data = raw
+        except zlib.error as exc:
+            yield name, None, f"cannot be inflated ({exc})"
+            continue
+        if len(data) > max_size:
+            yield name, None, f"is larger than {max_size // 2**20} MiB"
+            continue
+        if zlib.crc32(data) != crc or len(data) != uncompressed:
+            yield name, None, "is damaged (its checksum does not match)"
+            continue
+        yield name, data, ""
+
+
+def members(f, max_size: int) -> Iterator[tuple[str, bytes | None, str]]:
+    """Yield (name, data, problem) for each file member of the zip `f`; data is None when problem says why."""
+    for batch in entries(f):
+        yield from read(f, batch, max_size)
