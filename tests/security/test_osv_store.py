@@ -322,6 +322,8 @@ def test_a_large_export_read_by_worker_processes_gives_the_same_index(tmp_path, 
     monkeypatch.setattr(store, "PARALLEL_MIN_MEMBERS", 1)
     monkeypatch.setattr(zipstream, "_BATCH", 4)  # many batches, so that order across workers matters
     monkeypatch.setattr(store, "_workers", lambda: 2)
+    # As from the CLI: the suite's process may have threads of earlier tests' servers still winding down.
+    monkeypatch.setattr(store.threading, "active_count", lambda: 1)
     parallel = build([path], tmp_path / "parallel.sqlite3")
     assert parallel.parallel == 2 and serial.parallel == 0
     for field in ("records", "advisories", "withdrawn", "skipped", "problems"):
@@ -332,3 +334,23 @@ def test_a_large_export_read_by_worker_processes_gives_the_same_index(tmp_path, 
         dumps.append([line for line in conn.iterdump() if "built_at" not in line])
         conn.close()
     assert dumps[0] == dumps[1]
+
+
+def test_a_process_with_other_threads_builds_without_forking(tmp_path, monkeypatch):
+    import threading
+
+    from keepwell.security.osv import store
+
+    members = {f"{i}.json": record(f"GHSA-{i:04d}-0000-0000", name=f"pkg-{i % 7}") for i in range(10)}
+    path = make_zip(tmp_path / "big.zip", members)
+    monkeypatch.setattr(store, "PARALLEL_MIN_MEMBERS", 1)
+    monkeypatch.setattr(store, "_workers", lambda: 2)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # a job consumer's thread, say
+    other.start()
+    try:
+        stats = build([path], tmp_path / "index.sqlite3")
+    finally:
+        stop.set()
+        other.join()
+    assert stats.parallel == 0 and stats.advisories == 10
