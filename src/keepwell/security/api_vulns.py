@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from django.http import HttpResponse
-from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StringConstraints
@@ -182,35 +181,18 @@ def create_vex(request, slug: str, payload: VexIn):
     """Record whether a vulnerability affects the service (replacing an earlier decision about the same one)."""
     require(request, "act")
     service = service_or_404(request, slug)
-    if payload.state == "not_affected" and not payload.justification:
-        raise invalid(
-            "justification",
-            f"not_affected needs a justification, one of: {', '.join(sbom.JUSTIFICATIONS)}.",
+    try:
+        decision = vulnerabilities.record_vex(
+            service,
+            author=request.token.user,
+            vulnerability=payload.vulnerability,
+            package=payload.package,
+            state=payload.state,
+            justification=payload.justification or "",
+            detail=payload.detail,
         )
-    now = timezone.now()
-    decision, _created = VexDecision.objects.update_or_create(
-        service=service,
-        vulnerability=payload.vulnerability,
-        package=payload.package,
-        defaults={
-            "organization": request.org,
-            "state": payload.state,
-            "justification": payload.justification or "",
-            "detail": payload.detail,
-            "author": request.token.user,
-            "updated_at": now,
-        },
-        create_defaults={
-            "organization": request.org,
-            "state": payload.state,
-            "justification": payload.justification or "",
-            "detail": payload.detail,
-            "author": request.token.user,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    vulnerabilities.apply_vex(service)
+    except vulnerabilities.VexError as error:
+        raise invalid(error.field, error.message) from None
     return Status(201, decision)
 
 

@@ -13,4 +13,9 @@ urlpatterns = [
         views.secret_accept,
         name="security-secret-accept",
     ),
+    path(
+        "services/<slug:service_slug>/vulnerabilities/<int:pk>/vex",
+        views.vulnerability_vex,
+        name="security-vulnerability-vex",
+    ),
 ]

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from django.apps import apps
 from django.contrib import messages
 from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -15,7 +16,7 @@ from keepwell.core.models.findings import State
 
 from . import scanning, tasks
 from .findings import SOURCE
-from .models import AcceptedSecret, FixDeadline, PostureResult, SecretFinding, SecretScan
+from .models import AcceptedSecret, FixDeadline, PostureResult, SecretFinding, SecretScan, VexDecision
 
 NO_DATE = datetime(9999, 1, 1, tzinfo=UTC)  # findings without a fix-by date sort last
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "unknown")
@@ -71,6 +72,13 @@ def _vulnerabilities(service):
     if model is None:
         return None, []
     rows = list(model.objects.filter(service=service))
+    from . import vulnerabilities
+
+    decisions = list(VexDecision.objects.filter(service=service).select_related("author"))
+    open_states = getattr(model, "OPEN_STATES", ("affected", "under_investigation"))
+    for row in rows:
+        row.vex = vulnerabilities.decision_for(row, decisions)
+        row.is_open = row.state in open_states
     rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     rows.sort(
         key=lambda v: (rank.get(str(getattr(v, "severity", "unknown")), 9), str(getattr(v, "package", "")))
@@ -134,6 +142,13 @@ def _service(request, service_slug):
     return get_object_or_404(Service, organization=request.org, slug=service_slug)
 
 
+def _justifications():
+    """Return CycloneDX's not-affected justifications as (value, label) pairs for the VEX form."""
+    from .sbom import JUSTIFICATIONS
+
+    return [(j, j.replace("_", " ").capitalize()) for j in JUSTIFICATIONS]
+
+
 @org_view("view")
 def service_security(request, org_slug, service_slug):
     """Show one service: vulnerabilities by severity, secrets (masked), posture grades, fix-by dates."""
@@ -156,6 +171,7 @@ def service_security(request, org_slug, service_slug):
             "monitored": scanning.https_monitors(service),
             "vulnerabilities_installed": model is not None,
             "vulnerabilities": vulnerabilities,
+            "vex_justifications": _justifications() if model is not None else [],
         },
     )
 
@@ -187,4 +203,34 @@ def secret_accept(request, org_slug, service_slug, pk):
     reason = request.POST.get("reason", "").replace("\x00", "").strip()[:500]
     scanning.accept_secret(row, request.user, reason)
     messages.success(request, f"Accepted the {row.type} in {row.filename}; it is no longer reported.")
+    return redirect("security-service", org_slug, service.slug)
+
+
+@org_view("act")  # signs out visitors in first: a GET from them goes to sign-in, not 405
+@require_POST
+def vulnerability_vex(request, org_slug, service_slug, pk):
+    """Record the team's VEX decision about one vulnerability of the service (the API's rules apply)."""
+    from . import vulnerabilities
+
+    service = _service(request, service_slug)
+    model = vulnerability_model()
+    if model is None:
+        raise Http404("Vulnerability matching is not installed.")
+    row = get_object_or_404(model, service=service, pk=pk)
+    try:
+        decision = vulnerabilities.record_vex(
+            service,
+            author=request.user,
+            vulnerability=row.osv_id,
+            package=row.package,
+            state=request.POST.get("state", ""),
+            justification=request.POST.get("justification", ""),
+            detail=request.POST.get("detail", "").replace("\x00", "").strip()[:10_000],
+        )
+    except vulnerabilities.VexError as error:
+        messages.error(request, f"No decision recorded about {row.osv_id} in {row.package}: {error.message}")
+    else:
+        messages.success(
+            request, f"Recorded {row.osv_id} in {row.package} as {decision.get_state_display().lower()}."
+        )
     return redirect("security-service", org_slug, service.slug)

@@ -9,7 +9,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from keepwell.core import repositories
 from keepwell.core.models import Service
+from keepwell.core.repositories import RepositoryError
 from keepwell.dependencies.types import Dependency
 
 from . import findings
@@ -26,34 +28,12 @@ VEX_TO_STATE = {
 }
 
 
-class RepositoryError(Exception):
-    """The service's repository cannot be scanned; the message says what to set."""
-
-
-def repository_path(service) -> Path:
-    """Return the service's repository as a local folder; raise RepositoryError saying what to set."""
-    location = (service.repository or "").strip()
-    if not location:
-        raise RepositoryError(
-            f"{service.name} has no repository set. Set it (PATCH /api/v1/services/{service.slug} with "
-            '"repository") to the path of a checkout on this machine.'
-        )
-    if "://" in location or location.startswith("git@"):
-        raise RepositoryError(
-            f"The repository of {service.name} is a URL; the hub scans a checkout on this machine. Set the "
-            "repository to a local path, or run `keepwell security scan` in CI."
-        )
-    path = Path(location).expanduser()
-    if not path.is_dir():
-        raise RepositoryError(f"The repository of {service.name}, {path}, is not a folder on this machine.")
-    return path
-
-
 def service_url(service) -> str:
     return f"/o/{service.organization.slug}/security/services/{service.slug}/"
 
 
-def _decision_for(row: ServiceVulnerability, decisions) -> VexDecision | None:
+def decision_for(row: ServiceVulnerability, decisions) -> VexDecision | None:
+    """Return the decision that applies to the row: one about its package wins over one about every package."""
     specific = [d for d in decisions if d.package and d.applies_to(row)]
     general = [d for d in decisions if not d.package and d.applies_to(row)]
     return (specific or general or [None])[0]
@@ -89,7 +69,7 @@ def apply_vex(service) -> int:
     for row in ServiceVulnerability.objects.filter(service=service).exclude(
         state=ServiceVulnerability.State.FIXED
     ):
-        decision = _decision_for(row, decisions)
+        decision = decision_for(row, decisions)
         state = VEX_TO_STATE[decision.state] if decision else ServiceVulnerability.State.AFFECTED
         if state != row.state:
             row.state = state
@@ -97,6 +77,60 @@ def apply_vex(service) -> int:
             changed += 1
         sync_finding(service, row)
     return changed
+
+
+class VexError(ValueError):
+    """A VEX decision that cannot be recorded; `field` names what is wrong, the message says why."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def record_vex(
+    service,
+    *,
+    author,
+    vulnerability: str,
+    state: str,
+    justification: str = "",
+    package: str = "",
+    detail: str = "",
+) -> VexDecision:
+    """Record the team's VEX decision about a vulnerability in the service, replacing an earlier one about the
+    same vulnerability and package, and apply it to the vulnerability's state and finding.
+
+    Raise VexError (nothing stored) for an unknown state or justification, or not_affected without one.
+    """
+    from .sbom import JUSTIFICATIONS
+
+    if state not in VexDecision.State.values:
+        raise VexError("state", f"Choose a state: {', '.join(VexDecision.State.values)}.")
+    justification = justification or ""
+    if justification and justification not in JUSTIFICATIONS:
+        raise VexError("justification", f"Unknown justification; one of: {', '.join(JUSTIFICATIONS)}.")
+    if state == VexDecision.State.NOT_AFFECTED and not justification:
+        raise VexError(
+            "justification", f"not_affected needs a justification, one of: {', '.join(JUSTIFICATIONS)}."
+        )
+    now = timezone.now()
+    values = {
+        "organization": service.organization,
+        "state": state,
+        "justification": justification,
+        "detail": detail,
+        "author": author,
+    }
+    decision, _created = VexDecision.objects.update_or_create(
+        service=service,
+        vulnerability=vulnerability,
+        package=package,
+        defaults={**values, "updated_at": now},
+        create_defaults={**values, "created_at": now, "updated_at": now},
+    )
+    apply_vex(service)
+    return decision
 
 
 def _components(dependencies: list[Dependency]) -> list[dict]:
@@ -161,7 +195,7 @@ def record(service, report, scan_row: VulnerabilityScan) -> None:
             row.source_file = (location.file if location else "")[:1000]
             row.source_line = location.line if location else None
             row.last_seen = now
-            decision = _decision_for(row, decisions)
+            decision = decision_for(row, decisions)
             row.state = VEX_TO_STATE[decision.state] if decision else ServiceVulnerability.State.AFFECTED
             row.save()
             seen.add(row.pk)
@@ -188,8 +222,13 @@ def scan_service(service, *, data_dir=None, scan_row: VulnerabilityScan | None =
     if scan_row is None:
         scan_row = VulnerabilityScan.objects.create(organization_id=service.organization_id, service=service)
     try:
-        path = repository_path(service)
         db = open_index(data_dir=data_dir or settings.DATA_DIR)
+        try:
+            with repositories.checkout(service) as path:
+                scan_row.database_built_at = db.meta().get("built_at", "")[:40]
+                report = scan(path, db)
+        finally:
+            db.close()
     except (RepositoryError, OsvError) as exc:
         scan_row.status, scan_row.error, scan_row.finished = (
             VulnerabilityScan.Status.FAILED,
@@ -198,11 +237,6 @@ def scan_service(service, *, data_dir=None, scan_row: VulnerabilityScan | None =
         )
         scan_row.save()
         return scan_row
-    try:
-        scan_row.database_built_at = db.meta().get("built_at", "")[:40]
-        report = scan(path, db)
-    finally:
-        db.close()
     record(service, report, scan_row)
     return scan_row
 
