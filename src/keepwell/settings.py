@@ -209,6 +209,9 @@ MAIL_DOMAIN = env("MAIL_DOMAIN", "localhost")
 # Outbound requests (webhooks, monitors) may not reach loopback or private networks unless allowed.
 ALLOW_PRIVATE_TARGETS = envbool("ALLOW_PRIVATE_TARGETS")
 
+# Seconds a clone or fetch of a service's git repository may take (keepwell.core.repositories).
+REPOSITORY_TIMEOUT = envint("REPOSITORY_TIMEOUT", 300)
+
 # Heartbeats: bytes of a ping's body kept (more is truncated, never refused), and pings kept per heartbeat.
 PING_BODY_LIMIT = envint("PING_BODY_LIMIT", 100 * 1024)
 PING_LOG_LIMIT = envint("PING_LOG_LIMIT", 1000)

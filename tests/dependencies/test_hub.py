@@ -55,10 +55,33 @@ def test_it_resolves_the_findings_a_later_scan_no_longer_shows(repo_service):
 
 
 def test_it_records_a_failed_scan_when_the_repository_is_not_a_folder(service, registry):
-    service.repository = "https://github.com/acme/shop.git"
+    service.repository = "/nowhere/shop"
     service.save()
     row = hub.scan_service(service)
     assert row.status == Scan.Status.FAILED and "not a folder on this machine" in row.error
+
+
+def test_it_scans_a_service_whose_repository_is_a_git_url(service, registry, tmp_path, settings):
+    import subprocess
+
+    from deps_project import write_project
+
+    settings.DATA_DIR = tmp_path / "data"
+    work = write_project(tmp_path / "work")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(work)], check=True)
+    subprocess.run([*git, "-C", str(work), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(work), "commit", "-qm", "init"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(tmp_path / "shop.git")], check=True)
+    service.repository = (tmp_path / "shop.git").as_uri()
+    service.save()
+    assert hub.can_scan(service)
+    row = hub.scan_service(service)
+    assert row.status == Scan.Status.DONE, row.error
+    assert row.dependencies == 6
+    assert (settings.DATA_DIR / "repositories" / str(service.pk) / "requirements.txt").is_file()
+    # Update proposals still need a checkout on this machine, and say so.
+    assert "is a git URL" in hub._not_a_folder(service)
 
 
 def test_it_refuses_a_private_registry_unless_allowed(repo_service, settings):

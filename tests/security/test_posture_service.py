@@ -95,12 +95,17 @@ def test_the_daily_job_scans_local_repositories_and_grades_monitored_urls(servic
     service.repository = str(make_repo(tmp_path / "shop"))
     service.save()
     Service.objects.create(
-        organization=acme, name="Remote", slug="remote", repository="https://example.com/x.git"
+        organization=acme, name="Remote", slug="remote", repository="ftp://example.com/x.git"
     )
+    Service.objects.create(organization=acme, name="No repo", slug="no-repo")
     with https_server(server_context(leaf(ca)), GOOD) as url:
         monitor(service, url)
         security_daily.call_local()
-    assert list(SecretScan.objects.values_list("service__slug", "status")) == [("shop-api", "done")]
+    # A git URL is scanned too (and this one fails, saying why); a service without a repository is not.
+    assert set(SecretScan.objects.values_list("service__slug", "status")) == {
+        ("shop-api", "done"),
+        ("remote", "failed"),
+    }
     assert PostureResult.objects.get().grade == "A+"
 
 

@@ -132,7 +132,8 @@ def test_without_a_database_the_scan_fails_saying_what_to_run(settings, tmp_path
     "repository, message",
     [
         ("", "has no repository set"),
-        ("https://github.com/acme/shop.git", "is a URL"),
+        ("file:///srv/shop.git", "file:// repository URLs read the hub's own disk"),
+        ("ftp://example.com/shop.git", "is not a git URL keepwell fetches"),
         ("/nonexistent/kw", "is not a folder"),
     ],
 )
@@ -143,17 +144,36 @@ def test_a_repository_that_cannot_be_scanned_is_said(osv_index, service, reposit
     assert scan.status == "failed" and message in scan.error
 
 
-def test_the_jobs_scan_services_with_a_local_repository(osv_index, repo, service, acme):
+def test_the_jobs_scan_services_with_a_repository(osv_index, repo, service, acme):
     from keepwell.core.models import Service
 
-    Service.objects.create(
-        organization=acme, name="Remote", slug="remote", repository="https://example.com/r.git"
+    Service.objects.create(organization=acme, name="No repo", slug="no-repo")
+    # A git URL is scanned too (this one is refused: file:// needs KEEPWELL_ALLOW_PRIVATE_TARGETS).
+    remote = Service.objects.create(
+        organization=acme, name="Remote", slug="remote", repository="file:///srv/r.git"
     )
     vulnerability_scans.call_local()
     assert VulnerabilityScan.objects.filter(service=service, status="done").count() == 1
-    assert VulnerabilityScan.objects.count() == 1
+    assert VulnerabilityScan.objects.filter(service=remote, status="failed").count() == 1
+    assert VulnerabilityScan.objects.count() == 2
     scan_service_vulnerabilities(service.pk)
     assert VulnerabilityScan.objects.filter(service=service).count() == 2
+
+
+def test_a_service_whose_repository_is_a_git_url_is_scanned(osv_index, repo, service, settings, tmp_path):
+    import subprocess
+
+    settings.ALLOW_PRIVATE_TARGETS = True  # file:// reads the hub's disk
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(tmp_path / "r.git")], check=True)
+    service.repository = (tmp_path / "r.git").as_uri()
+    service.save()
+    scan = vulnerabilities.scan_service(service, data_dir=osv_index)
+    assert scan.status == "done", scan.error
+    assert ServiceVulnerability.objects.filter(service=service).exists()
 
 
 def test_advisories_that_become_aliases_merge_into_one_row(settings, tmp_path, service):

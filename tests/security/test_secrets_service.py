@@ -68,9 +68,25 @@ def test_a_secret_removed_from_the_tree_is_cleared(repo_service):
 def test_a_service_without_a_local_repository_gets_a_failed_scan_saying_what_to_set(service):
     scan = scanning.scan_secrets(service)
     assert scan.status == "failed" and "has no repository set" in scan.error
-    service.repository = "https://github.com/acme/shop.git"
+    service.repository = "file:///srv/shop.git"
     scan = scanning.scan_secrets(service)
-    assert "local path" in scan.error
+    assert scan.status == "failed" and "KEEPWELL_ALLOW_PRIVATE_TARGETS" in scan.error
+
+
+def test_a_service_whose_repository_is_a_git_url_is_scanned_with_its_history(service, settings, tmp_path):
+    import subprocess
+
+    settings.ALLOW_PRIVATE_TARGETS = True  # file:// reads the hub's disk
+    settings.DATA_DIR = tmp_path / "data"
+    work = make_repo(tmp_path / "work")
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(tmp_path / "shop.git")], check=True)
+    service.repository = (tmp_path / "shop.git").as_uri()
+    service.save()
+    scan = scanning.scan_secrets(service, history=True)
+    assert scan.status == "done", scan.error
+    assert scan.commits_scanned == 2
+    files = set(SecretFinding.objects.filter(service=service).values_list("filename", flat=True))
+    assert {"config.py", "id_rsa", "old.py"} <= files
 
 
 # --- API ------------------------------------------------------------------------------------------------

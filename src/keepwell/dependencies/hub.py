@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from keepwell.core import netguard
+from keepwell.core import netguard, repositories
 from keepwell.core.findings import raise_finding, resolve_finding
 from keepwell.core.models import Finding
 
@@ -42,28 +42,29 @@ def options() -> Options:
 
 def repository_path(service) -> Path | None:
     """Return the service's repository as a local folder (inside DEPS_REPOSITORY_ROOTS), or None."""
-    repo = (service.repository or "").strip()
-    if not repo or "://" in repo or repo.startswith("git@") or "\x00" in repo:
+    try:
+        return repositories.local_path(service, settings.DEPS_REPOSITORY_ROOTS)
+    except repositories.RepositoryError:
         return None
-    path = Path(repo).expanduser()
-    if not path.is_absolute() or not path.is_dir():
-        return None
-    roots = settings.DEPS_REPOSITORY_ROOTS
-    if roots:
-        real = path.resolve()
-        if not any(real == Path(r).resolve() or Path(r).resolve() in real.parents for r in roots):
-            return None
-    return path
+
+
+def can_scan(service) -> bool:
+    """Return True when the service's repository is a local folder (inside the roots) or a git URL."""
+    return repositories.is_available(service, settings.DEPS_REPOSITORY_ROOTS)
 
 
 def _not_a_folder(service) -> str:
-    where = service.repository or "not set"
-    roots = settings.DEPS_REPOSITORY_ROOTS
-    inside = f" inside {', '.join(roots)} (KEEPWELL_DEPS_REPOSITORY_ROOTS)" if roots else ""
-    return (
-        f"The repository of {service.name} ({where}) is not a folder on this machine{inside}. Set the "
-        "service's repository to the absolute path of a checkout."
-    )
+    if repositories.is_remote(service.repository):
+        return (
+            f"The repository of {service.name} is a git URL: the hub scans it, but an update proposal writes a "
+            "branch into a checkout on this machine. Set the repository to the absolute path of a checkout to "
+            "get proposals."
+        )
+    try:
+        repositories.local_path(service, settings.DEPS_REPOSITORY_ROOTS)
+    except repositories.RepositoryError as exc:
+        return str(exc)
+    return f"The repository of {service.name} is not a folder on this machine."
 
 
 def page_url(service) -> str:
@@ -75,14 +76,14 @@ def scan_service(service, scan_row: Scan | None = None) -> Scan:
     row = scan_row or Scan.objects.create(service=service)
     row.status, row.started = Scan.Status.RUNNING, timezone.now()
     row.save(update_fields=["status", "started"])
-    path = repository_path(service)
-    if path is None:
+    try:
+        with repositories.checkout(service, roots=settings.DEPS_REPOSITORY_ROOTS) as path:
+            report = scan(path, options())
+    except repositories.RepositoryError as exc:
         row.status, row.finished = Scan.Status.FAILED, timezone.now()
-        row.error = _not_a_folder(service)
+        row.error = str(exc)[:2000]
         row.save(update_fields=["status", "finished", "error"])
         return row
-    try:
-        report = scan(path, options())
     except Exception as exc:  # a broken repository must not stop the nightly run for the others
         log.exception("dependency scan of %s failed", service)
         row.status, row.finished, row.error = (

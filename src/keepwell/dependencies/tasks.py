@@ -14,10 +14,10 @@ SCAN_HOUR = str(settings.DEPS_SCAN_HOUR % 24)
 
 @db_periodic_task(crontab(minute="23", hour=SCAN_HOUR))
 def nightly_scans():
-    """Queue a scan of every service whose repository is a local folder; return how many were queued."""
+    """Queue a scan of every service whose repository is a local folder or a git URL; return how many were queued."""
     queued = 0
     for service in Service.objects.exclude(repository="").only("id", "repository").iterator():
-        if hub.repository_path(service) is not None:
+        if hub.can_scan(service):
             row = Scan.objects.create(service=service)
             run_scan(row.pk)
             queued += 1

@@ -72,7 +72,7 @@ def service_page(request, org_slug, service_slug):
             "drift": drift,
             "runtimes": list(scan.runtimes.all()) if scan else [],
             "chart": chart,
-            "has_path": hub.repository_path(service) is not None,
+            "has_path": hub.can_scan(service),
             "proposals": Proposal.objects.filter(service=service).order_by("-created", "-id")[:5],
         },
     )

@@ -1,33 +1,17 @@
 """Run the secrets scan and the posture probes of a service, keep their results and report findings."""
 
-from pathlib import Path
-
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from keepwell.core import repositories
 
 from . import findings, posture, posture_probe
 from . import secrets as secret_scanner
 from .models import AcceptedSecret, PostureResult, SecretFinding, SecretScan, fingerprint
 
 SECRET_SEVERITY = "high"  # a committed credential: rotate it within the high-severity fix-by time
-
-
-def repository_path(service) -> Path:
-    """Return the service's repository as a local directory; raise ScanError saying what to set."""
-    location = (service.repository or "").strip()
-    if not location:
-        raise secret_scanner.ScanError(
-            f"{service.name} has no repository set. Set it (service settings, or PATCH /api/v1/services/"
-            f'{service.slug} with "repository") to the path of a checkout on this machine.'
-        )
-    if "://" in location or location.startswith("git@"):
-        raise secret_scanner.ScanError(
-            f"The repository of {service.name} is a URL ({location[:100]}); the secrets scan reads a checkout "
-            "on this machine. Set the repository to a local path, or run `keepwell security scan` in CI."
-        )
-    return Path(location).expanduser()
 
 
 def service_url(service) -> str:
@@ -46,10 +30,11 @@ def scan_secrets(service, *, history: bool = False, scan: SecretScan | None = No
     scan = scan or start_scan(service, history=history)
     history = scan.history
     try:
-        report = secret_scanner.scan(
-            repository_path(service), history=history, max_commits=settings.SECRETS_HISTORY_MAX_COMMITS
-        )
-    except secret_scanner.ScanError as exc:
+        with repositories.checkout(service) as path:
+            report = secret_scanner.scan(
+                path, history=history, max_commits=settings.SECRETS_HISTORY_MAX_COMMITS
+            )
+    except (secret_scanner.ScanError, repositories.RepositoryError) as exc:
         scan.status, scan.error, scan.finished = SecretScan.Status.FAILED, str(exc), timezone.now()
         scan.save()
         return scan

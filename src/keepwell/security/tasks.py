@@ -32,13 +32,9 @@ def probe_service_posture(service_id: int):
 
 @db_periodic_task(crontab(minute="17", hour="3"))
 def security_daily():
-    """Scan every service with a local repository for secrets and grade every monitored HTTPS URL, daily."""
+    """Scan every service with a repository (a folder or a git URL) for secrets and grade every monitored HTTPS URL, daily."""
     for service in Service.objects.select_related("organization").order_by("id").iterator():
-        if (
-            service.repository
-            and "://" not in service.repository
-            and not service.repository.startswith("git@")
-        ):
+        if (service.repository or "").strip():  # a local folder or a git URL
             scanning.scan_secrets(service)
         if scanning.https_monitors(service) or service.posture_results.exists():
             scanning.probe_service(service)

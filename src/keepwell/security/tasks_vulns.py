@@ -19,8 +19,8 @@ def _every(hours: int, minute: str):
 
 def _local_services():
     for service in Service.objects.select_related("organization").order_by("id").iterator():
-        repo = (service.repository or "").strip()
-        if repo and "://" not in repo and not repo.startswith("git@"):
+        # A local folder or a git URL (cloned into the data directory by keepwell.core.repositories).
+        if (service.repository or "").strip():
             yield service
 
 
