@@ -9,6 +9,10 @@ PORT ?= 8000
 # Two workers: the suite's slow parts (subprocesses, a browser, servers) wait more than they compute.
 PYTEST_FLAGS ?= -n 2 -ra
 LINTED := src tests $(wildcard bench)
+# The lock tools the update-proposal tests drive, each in its own environment (uv comes with the dev extra).
+LOCK_TOOLS := $(VENV)/lock-tools
+LOCK_TOOL_VERSIONS := poetry==2.5.1 pipenv==2026.10.3
+TEST_PATH := PATH="$(CURDIR)/$(LOCK_TOOLS)/bin:$(CURDIR)/$(BIN):$$PATH"
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
@@ -25,17 +29,24 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt -e ".[dev,postgres,redis]"
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-lock-tools: Makefile $(VENV)/.installed-dev
+	for tool in $(LOCK_TOOL_VERSIONS); do \
+		UV_TOOL_DIR=$(LOCK_TOOLS) UV_TOOL_BIN_DIR=$(LOCK_TOOLS)/bin UV_PYTHON_DOWNLOADS=never \
+			$(BIN)/uv tool install --quiet --python $(BIN)/python "$$tool" || exit 1; \
+	done
+	touch $@
+
 ## run: install keepwell into .venv and run it on SQLite at http://127.0.0.1:8000
 run: $(VENV)/.installed
 	$(BIN)/keepwell up --host $(HOST) --port $(PORT)
 
 ## test: install the development tools, lint, build the manual strictly, run the whole suite (SQLite)
-test: $(VENV)/.installed-dev system-deps lint docs
-	$(BIN)/python -m pytest $(PYTEST_FLAGS) --deselect tests/test_docs.py::test_the_manual_builds_strictly
+test: $(VENV)/.installed-dev $(VENV)/.installed-lock-tools system-deps lint docs
+	$(TEST_PATH) $(BIN)/python -m pytest $(PYTEST_FLAGS) --deselect tests/test_docs.py::test_the_manual_builds_strictly
 
 ## test-postgres: the suite again on PostgreSQL and Redis (both must answer; .ci/run starts them)
-test-postgres: $(VENV)/.installed-dev
-	KEEPWELL_TEST_DATABASE_URL=$(POSTGRES_URL) KEEPWELL_TEST_REDIS_URL=$(REDIS_URL) \
+test-postgres: $(VENV)/.installed-dev $(VENV)/.installed-lock-tools
+	$(TEST_PATH) KEEPWELL_TEST_DATABASE_URL=$(POSTGRES_URL) KEEPWELL_TEST_REDIS_URL=$(REDIS_URL) \
 		$(BIN)/python -m pytest $(PYTEST_FLAGS) --deselect tests/test_docs.py::test_the_manual_builds_strictly
 
 ## lint: ruff's checks and formatting

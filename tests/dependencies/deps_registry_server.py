@@ -259,6 +259,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(reg.npm_doc(name))
         return self._send(404, b'{"error": "not found"}')
 
+    do_HEAD = do_GET  # uv asks for a wheel's size before reading its metadata; _send leaves the body out
+
     def _json(self, doc):
         if doc is None:
             return self._send(404, b'{"message": "Not Found"}')

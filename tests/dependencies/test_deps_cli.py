@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -140,3 +141,52 @@ def test_it_writes_the_report_to_a_file_or_says_why_it_cannot(registry, tmp_path
         main(scan_args(registry, tmp_path, repo, "--output", str(tmp_path / "no" / "such" / "dir.txt"))) == 2
     )
     assert "Cannot write the report to" in capsys.readouterr().err
+
+
+def test_a_long_scan_draws_a_progress_bar_on_a_terminal_and_keeps_stdout_clean(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from deps_registry_server import Registry
+
+    reg = Registry()
+    names = [f"pkg{i:02d}" for i in range(30)]
+    for name in names:
+        reg.add_pypi(name, "1.0.0", 0)
+        reg.add_pypi(name, "1.1.0", 30)
+    reg.delay = 0.02  # with two requests at a time the scan takes ~0.3 s: long enough for tqdm to redraw
+    reg, stop = start(reg)
+    repo = tmp_path / "many"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("".join(f"{n}==1.0.0\n" for n in names))
+    env = {**os.environ, "KEEPWELL_DEPS_EOL_URL": "", "KEEPWELL_DEPS_CONCURRENCY": "2"}
+    command = [sys.executable, "-m", "keepwell.cli", *scan_args(reg, tmp_path, repo, "--format", "json")]
+    master, terminal = pty.openpty()
+    # A terminal 100 columns wide: a new pseudo-terminal is 0 wide, and tqdm draws nothing into that.
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    try:
+        proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=terminal, timeout=60)
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal's other end is closed: everything is read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+        stop()
+    assert proc.returncode == 0
+    assert len(json.loads(proc.stdout)["dependencies"]) == 30
+    text = drawn.decode(errors="replace")
+    # The bar starts at 0/30 and is redrawn as packages arrive (tqdm skips redraws closer than 0.1 s apart).
+    counts = [int(n) for n in re.findall(r"registries:.*?\| *(\d+)/30 \[", text)]
+    assert counts[0] == 0 and max(counts) > 0, text
+    # Without a terminal there is no bar: the same scan writes nothing to a piped stderr.
+    piped = subprocess.run(command, env=env, capture_output=True, timeout=60)
+    assert piped.returncode == 0 and b"registries" not in piped.stderr

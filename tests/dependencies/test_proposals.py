@@ -10,6 +10,7 @@ import pytest
 from deps_registry_server import Registry, start
 
 from keepwell.dependencies import proposals as prop
+from keepwell.dependencies import relock
 
 PY = "PyPI"
 
@@ -228,7 +229,7 @@ def test_it_brings_the_npm_lockfile_along_so_the_tests_install_the_new_version(t
             "keepwell/deps-9",
             "npm",
             command="grep -q 1.3.0 package-lock.json",
-            npm_registry=reg.url + "/npm",
+            lock_options=relock.Options(npm_registry=reg.url + "/npm"),
         )
     finally:
         stop()

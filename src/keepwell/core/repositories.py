@@ -10,6 +10,9 @@ Outbound rules: http(s) and git:// hosts pass `netguard` (loopback and private a
 KEEPWELL_ALLOW_PRIVATE_TARGETS=1), redirects are not followed, and file:// URLs (which read the hub's own
 disk) are refused unless that setting is on. git never prompts (GIT_TERMINAL_PROMPT=0, ssh in batch mode)
 and only the transports above are allowed, so a URL such as ext::… cannot run a command.
+
+`push_branch(service, folder, branch)` sends a branch written into the clone (an update proposal) back to the
+remote under the same rules, and `delete_branch(folder, branch)` removes it from the clone afterwards.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from django.conf import settings
 from . import netguard
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")
+_BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,150}$")
 _USERINFO = re.compile(r"(//)[^/@\s]+@")
 
 
@@ -276,3 +280,57 @@ def checkout(service, *, roots: list[str] | tuple[str, ...] = ()) -> Iterator[Pa
     with _locked(target.with_name(f"{target.name}.lock"), deadline):
         _update(location, target, protocols, deadline)
         yield target
+
+
+def _check_branch(branch: str) -> None:
+    if not _BRANCH.match(branch) or ".." in branch or branch.endswith((".lock", "/", ".")):
+        raise RepositoryError(f"{branch[:200]!r} is not a branch name keepwell pushes.")
+
+
+def push_branch(service, folder: Path, branch: str) -> str:
+    """Push `branch` of the service's clone in `folder` to the same branch of its remote; return the redacted URL.
+
+    Call it inside `checkout(service)`, so the clone's origin is the service's repository and the clone is
+    locked. Raise RepositoryError (with git's redacted reason) when the remote refuses or cannot be reached.
+    """
+    _check_branch(branch)
+    location = (service.repository or "").strip()
+    if not is_remote(location):
+        raise RepositoryError(
+            f"The repository of {service.name} is not a git URL; there is no remote to push to."
+        )
+    protocols = check_url(location)
+    deadline = time.monotonic() + timeout()
+    ref = f"refs/heads/{branch}"
+    try:
+        _git(
+            ["push", "--quiet", "--no-verify", "origin", f"{ref}:{ref}"],
+            env=_env(protocols),
+            deadline=deadline,
+            cwd=folder,
+        )
+    except _TimedOut:
+        raise RepositoryError(
+            f"Pushing the branch {branch} took longer than {timeout():g} s and was stopped. Check that the "
+            "remote is reachable from the hub, or raise KEEPWELL_REPOSITORY_TIMEOUT."
+        ) from None
+    return redact(location)
+
+
+def delete_branch(folder: Path, branch: str) -> None:
+    """Delete the local `branch` of the clone in `folder` when it is there, so the clone stays as a scan left it."""
+    _check_branch(branch)
+    deadline = time.monotonic() + timeout()
+    env = _env([])
+    try:
+        _git(
+            ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+            env=env,
+            deadline=deadline,
+            cwd=folder,
+        )
+    except _TimedOut:
+        raise
+    except RepositoryError:
+        return  # not there: nothing to delete
+    _git(["branch", "--quiet", "-D", branch], env=env, deadline=deadline, cwd=folder)

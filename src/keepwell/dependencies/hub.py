@@ -16,6 +16,7 @@ from keepwell.core.models import Finding
 
 from . import eol as eol_data
 from . import proposals as prop
+from . import registry, relock
 from .models import Proposal, RuntimeStatus, Scan, ScannedDependency
 from .scan import Options, scan
 
@@ -54,12 +55,6 @@ def can_scan(service) -> bool:
 
 
 def _not_a_folder(service) -> str:
-    if repositories.is_remote(service.repository):
-        return (
-            f"The repository of {service.name} is a git URL: the hub scans it, but an update proposal writes a "
-            "branch into a checkout on this machine. Set the repository to the absolute path of a checkout to "
-            "get proposals."
-        )
     try:
         repositories.local_path(service, settings.DEPS_REPOSITORY_ROOTS)
     except repositories.RepositoryError as exc:
@@ -262,8 +257,59 @@ def create_proposals(service, user=None, ecosystem: str | None = None, group_kin
     return out
 
 
+def _propose(folder: Path, changes: list, branch: str, title: str) -> prop.Outcome:
+    return prop.propose(
+        str(folder),
+        changes,
+        branch,
+        title,
+        timeout=settings.DEPS_TEST_TIMEOUT,
+        run=settings.DEPS_RUN_TESTS,
+        lock_options=relock.Options(
+            # uv and pipenv resolve through the hub's PyPI when an operator points it at a mirror; against
+            # pypi.org itself they keep their own default, so the lockfile names the index it always did.
+            pypi_index=None
+            if settings.DEPS_PYPI_URL == registry.PYPI_URL
+            else f"{settings.DEPS_PYPI_URL}/simple/",
+            npm_registry=settings.DEPS_NPM_URL,
+            cache_dir=Path(settings.DEPS_CACHE_DIR) / "lock-tools",
+        ),
+    )
+
+
+def _propose_remote(service, changes: list, branch: str, title: str) -> prop.Outcome:
+    """Write the proposal into the hub's clone of a git URL and push its branch; keep a patch if refused."""
+    with repositories.checkout(service, roots=settings.DEPS_REPOSITORY_ROOTS) as folder:
+        try:
+            outcome = _propose(folder, changes, branch, title)
+            if outcome.mode == "branch" and outcome.edited:
+                try:
+                    where = repositories.push_branch(service, folder, branch)
+                except repositories.RepositoryError as exc:
+                    outcome.mode, outcome.branch = "patch", ""
+                    outcome.notes.insert(
+                        0,
+                        f"The remote refused the branch {branch}, so the change is kept as a patch "
+                        f"({' '.join(str(exc).split())}). Give the hub write access to "
+                        f"{repositories.redact(service.repository)} and propose again, or apply the patch "
+                        "yourself (git apply).",
+                    )
+                else:
+                    outcome.notes.insert(0, f"The branch {branch} was pushed to {where}.")
+        finally:
+            # The clone is the hub's own: the branch lives on the remote (or in the patch), not here.
+            try:
+                repositories.delete_branch(folder, branch)
+            except repositories.RepositoryError:
+                log.warning("could not delete %s from the clone of %s", branch, service, exc_info=True)
+    return outcome
+
+
 def run_proposal(proposal: Proposal) -> Proposal:
-    """Write the proposal into a branch (or patch) of the service's repository and run its tests."""
+    """Write the proposal into a branch (or patch) of the service's repository and run its tests.
+
+    A git URL is written into the hub's clone of it and the branch is pushed to the remote.
+    """
     proposal.status, proposal.started = Proposal.Status.RUNNING, timezone.now()
     proposal.save(update_fields=["status", "started"])
     changes = [
@@ -271,20 +317,16 @@ def run_proposal(proposal: Proposal) -> Proposal:
         for c in proposal.changes
     ]
     branch = f"keepwell/deps-{proposal.pk}"
+    service = proposal.service
     try:
-        path = repository_path(proposal.service)
-        if path is None:
-            raise prop.ProposalError(_not_a_folder(proposal.service))
-        outcome = prop.propose(
-            str(path),
-            changes,
-            branch,
-            proposal.title,
-            timeout=settings.DEPS_TEST_TIMEOUT,
-            run=settings.DEPS_RUN_TESTS,
-            npm_registry=settings.DEPS_NPM_URL,
-        )
-    except prop.ProposalError as exc:
+        if repositories.is_remote(service.repository):
+            outcome = _propose_remote(service, changes, branch, proposal.title)
+        else:
+            path = repository_path(service)
+            if path is None:
+                raise prop.ProposalError(_not_a_folder(service))
+            outcome = _propose(path, changes, branch, proposal.title)
+    except (prop.ProposalError, repositories.RepositoryError) as exc:
         proposal.status, proposal.error = Proposal.Status.ERROR, str(exc)[:5000]
     except Exception as exc:
         log.exception("update proposal %s failed", proposal.pk)
@@ -304,8 +346,9 @@ def run_proposal(proposal: Proposal) -> Proposal:
         if run is None:
             proposal.status = Proposal.Status.UNTESTED
             notes.append(
-                "The change is written but not tested: running a repository's test command is off on this hub "
-                "(an operator allows it with KEEPWELL_DEPS_RUN_TESTS=1)."
+                outcome.not_run
+                or "The change is written but not tested: running a repository's test command is off on this "
+                "hub (an operator allows it with KEEPWELL_DEPS_RUN_TESTS=1)."
             )
         else:
             proposal.exit_code, proposal.output = run.exit_code, run.output

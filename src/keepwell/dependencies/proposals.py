@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import relock
 from .types import NPM
 
 MINOR_PATCH, MAJOR = "minor-patch", "major"
@@ -131,7 +132,48 @@ def _edit_pyproject(text: str, change: Change) -> str | None:
         return f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{m.group(4)}{change.new}{m.group(5)}"
 
     new = pattern.sub(repl, text)
+    poetry = _edit_poetry_tables(new, change)
+    if poetry is not None:
+        new, hit = poetry, True
     return new if hit else None
+
+
+_POETRY_TABLE = re.compile(
+    r"^\[tool\.poetry\.(dependencies|dev-dependencies|group\.[^\]]+\.dependencies)\]\s*$"
+)
+_POETRY_ENTRY = re.compile(r"""^(\s*)(["']?)([A-Za-z0-9][A-Za-z0-9._-]*)\2(\s*=\s*)(.*)$""")
+# A constraint keepwell rewrites: one operator (or none) and one version, e.g. "^1.2", "~1.2.3", "==2.0", "1.0".
+_POETRY_CONSTRAINT = re.compile(r"""(["'])(\^|~=|~|==|>=|)\s*(\d+(?:\.\d+)*(?:[-.]?[A-Za-z0-9.+-]+)?)\1""")
+
+
+def _edit_poetry_tables(text: str, change: Change) -> str | None:
+    """Rewrite `name = "^1.0"` (or `name = { version = "^1.0", … }`) in Poetry's dependency tables.
+
+    The operator is kept and the version replaced, as `poetry add name@^new` would write it; any other
+    constraint ("*", ">=1,<2", several lines) is left to a person.
+    """
+    out, hit, in_table = [], False, False
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_table = bool(_POETRY_TABLE.match(stripped))
+        elif in_table:
+            entry = _POETRY_ENTRY.match(line.rstrip("\r\n"))
+            if entry and _pep503(entry.group(3)) == _pep503(change.name) and entry.group(3) != "python":
+                value = entry.group(5)
+                if value.lstrip().startswith("{"):
+                    found = re.search(r"""\bversion\s*=\s*(["'][^"']*["'])""", value)
+                else:
+                    found = re.match(r"""\s*(["'][^"']*["'])""", value)
+                constraint = _POETRY_CONSTRAINT.fullmatch(found.group(1)) if found else None
+                if constraint:
+                    q, op = constraint.group(1), constraint.group(2)
+                    value = value[: found.start(1)] + f"{q}{op}{change.new}{q}" + value[found.end(1) :]
+                    ending = line[len(line.rstrip("\r\n")) :]
+                    line = "".join(entry.group(1, 2, 3, 2, 4)) + value + ending
+                    hit = True
+        out.append(line)
+    return "".join(out) if hit else None
 
 
 def _edit_package_json(text: str, change: Change) -> str | None:
@@ -183,6 +225,15 @@ def manifests_for(repo: Path, change: Change) -> list[Path]:
 
 def apply(repo: Path, changes: Iterable[Change]) -> tuple[list[str], list[str]]:
     """Write `changes` into the files under `repo`; return (edited files, changes that found no declaration)."""
+    edited, missed = _apply(repo, changes)
+    return edited, [_words(c) for c in missed]
+
+
+def _words(change: Change) -> str:
+    return f"{change.name} {change.old} → {change.new}"
+
+
+def _apply(repo: Path, changes: Iterable[Change]) -> tuple[list[str], list[Change]]:
     edited, missed = [], []
     for change in changes:
         done = False
@@ -203,7 +254,7 @@ def apply(repo: Path, changes: Iterable[Change]) -> tuple[list[str], list[str]]:
                     edited.append(rel)
                 done = True
         if not done:
-            missed.append(f"{change.name} {change.old} → {change.new}")
+            missed.append(change)
     return edited, missed
 
 
@@ -326,6 +377,7 @@ class Outcome:
     missed: list[str] = field(default_factory=list)
     command: str = ""
     run: TestRun | None = None
+    not_run: str = ""  # why the tests were not run although running them was asked for
 
 
 def propose(
@@ -337,9 +389,12 @@ def propose(
     command: str | None = None,
     timeout: int = 1800,
     run: bool = True,
-    npm_registry: str | None = None,
+    lock_options: relock.Options | None = None,
 ) -> Outcome:
-    """Write `changes` into a new branch of `repository` (or a patch), run its tests; return what happened."""
+    """Write `changes` into a new branch of `repository` (or a patch), run its tests; return what happened.
+
+    `lock_options` say where the lock tools find packages (a PyPI mirror, the npm registry) and keep caches.
+    """
     repo = Path(repository).expanduser()
     if not repo.is_dir():
         raise ProposalError(
@@ -365,7 +420,7 @@ def propose(
             _git("worktree", "add", "--quiet", "-b", branch, str(work), "HEAD", cwd=top)
             try:
                 outcome = _write_and_test(
-                    work, changes, command, timeout, mode="branch", run=run, npm_registry=npm_registry
+                    work, changes, command, timeout, mode="branch", run=run, lock_options=lock_options
                 )
                 outcome.branch = branch
                 if outcome.edited:
@@ -401,7 +456,7 @@ def propose(
             mode="patch",
             originals=originals,
             run=run,
-            npm_registry=npm_registry,
+            lock_options=lock_options,
         )
         outcome.patch = "".join(
             line
@@ -418,56 +473,27 @@ def propose(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def relock_npm(
-    work: Path, folder: Path, outcome, originals: dict, registry: str | None, timeout: int
-) -> None:
-    """Bring the package-lock.json beside an edited package.json up to date, so tests install the new versions."""
-    lock = work / folder / "package-lock.json"
-    rel = (folder / "package-lock.json").as_posix()
-    npm = shutil.which("npm")
-    if not lock.is_file():
-        return
-    if npm is None:
-        outcome.notes.append(f"{rel} was not updated: npm is not installed on the hub.")
-        return
-    originals.setdefault(rel, lock.read_text())
-    command = [npm, "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"]
-    if registry:
-        command += ["--registry", registry.rstrip("/") + "/"]
-    env = {k: os.environ[k] for k in SAFE_ENV if k in os.environ}
-    env["npm_config_cache"] = str(work.parent / "npm-cache")
-    env["npm_config_update_notifier"] = "false"
-    try:
-        proc = subprocess.run(
-            command, cwd=work / folder, env=env, capture_output=True, text=True, timeout=min(timeout, 600)
-        )
-    except subprocess.TimeoutExpired:
-        outcome.notes.append(f"{rel} was not updated: npm took too long.")
-        return
-    if proc.returncode != 0:
-        outcome.notes.append(f"{rel} was not updated: npm said {(proc.stderr or proc.stdout).strip()[-300:]}")
-    elif rel not in outcome.edited and lock.read_text() != originals[rel]:
-        outcome.edited.append(rel)
-
-
 def _write_and_test(
-    work, changes, command, timeout, *, mode, originals=None, run=True, npm_registry=None
+    work, changes, command, timeout, *, mode, originals=None, run=True, lock_options=None
 ) -> Outcome:
     originals = {} if originals is None else originals
     for change in changes:
         for path in manifests_for(work, change):
             originals.setdefault(path.relative_to(work).as_posix(), path.read_text())
-    edited, missed = apply(work, changes)
-    outcome = Outcome(mode=mode, edited=edited, missed=missed)
-    if not edited:
+    edited, missed = _apply(work, changes)
+    outcome = Outcome(mode=mode, edited=edited)
+    stale = _relock(
+        work, changes, missed, outcome, originals, lock_options or relock.Options(timeout=timeout)
+    )
+    outcome.missed = [_words(c) for c in missed]
+    if not outcome.edited:
         raise ProposalError(
             "keepwell found no declaration it can rewrite for these updates ("
-            + "; ".join(missed)
-            + "). It rewrites exact pins in requirements files and pyproject.toml, and ranges in package.json."
+            + "; ".join(outcome.missed)
+            + "). It rewrites exact pins in requirements files and pyproject.toml, Poetry constraints and "
+            "ranges in package.json, and moves versions in uv.lock, poetry.lock, Pipfile.lock and "
+            "package-lock.json." + (" " + " ".join(outcome.notes) if outcome.notes else "")
         )
-    for rel in list(outcome.edited):
-        if Path(rel).name == "package.json":
-            relock_npm(work, Path(rel).parent, outcome, originals, npm_registry, timeout)
     command = command or detect_test_command(work)
     outcome.command = command or ""
     if not run:
@@ -477,6 +503,45 @@ def _write_and_test(
             'The repository declares no test command. Add one: [tool.keepwell] test-command = "..." in '
             'pyproject.toml, a "test" script in package.json, or a `test` target in the Makefile.'
         )
-    outcome.command = command
+    if stale:
+        outcome.not_run = (
+            f"The tests were not run: {', '.join(stale)} still holds the old versions, so they would test those. "
+            "Bring the lockfile up to date on the branch and run them there."
+        )
+        return outcome
     outcome.run = run_tests(work, command, timeout)
     return outcome
+
+
+def _relock(
+    work: Path, changes, missed: list[Change], outcome: Outcome, originals: dict, options
+) -> list[str]:
+    """Regenerate the lockfiles the changes live in; drop from `missed` what a lockfile took; return stale ones."""
+    by_lock: dict[Path, list[Change]] = {}
+    for change in changes:
+        folder = Path(change.source).parent if change.source else Path(".")
+        lockfile = relock.find_lockfile(work, folder, change.ecosystem)
+        if lockfile is not None:
+            by_lock.setdefault(lockfile, []).append(change)
+    stale = []
+    with tempfile.TemporaryDirectory(prefix="keepwell-relock-") as scratch:
+        for lockfile, moved in by_lock.items():
+            for name in (lockfile.name, *relock.COMPANIONS):
+                path = lockfile.parent / name
+                if path.is_file():
+                    originals.setdefault(path.relative_to(work).as_posix(), path.read_text())
+            result = relock.relock(
+                work,
+                lockfile,
+                moved[0].ecosystem,
+                [relock.Target(c.name, c.new) for c in moved],
+                options,
+                Path(scratch),
+            )
+            outcome.notes += result.notes
+            outcome.edited += [f for f in result.changed if f not in outcome.edited]
+            if result.stale:
+                stale.append(result.lockfile)
+            elif result.changed:
+                missed[:] = [c for c in missed if c not in moved or c.name in result.unreached]
+    return stale

@@ -33,6 +33,8 @@ from .types import NPM, PYPI
 PYPI_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,198}[A-Za-z0-9])?$")
 NPM_NAME = re.compile(r"^(?:@[a-z0-9][a-z0-9._~-]{0,100}/)?[a-z0-9_][a-z0-9._~-]{0,213}$", re.IGNORECASE)
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+PYPI_URL = "https://pypi.org"  # the public registries, the defaults of KEEPWELL_DEPS_PYPI_URL and _NPM_URL
+NPM_URL = "https://registry.npmjs.org"
 CACHE_FORMAT = 1
 USER_AGENT = "keepwell-dependencies (+https://github.com/keepwell)"
 
@@ -179,8 +181,8 @@ class RegistryClient:
     def __init__(
         self,
         *,
-        pypi_url: str = "https://pypi.org",
-        npm_url: str = "https://registry.npmjs.org",
+        pypi_url: str = PYPI_URL,
+        npm_url: str = NPM_URL,
         cache_dir: Path | str | None = None,
         offline: bool = False,
         concurrency: int = 16,

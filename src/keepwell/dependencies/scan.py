@@ -15,14 +15,14 @@ from . import eol as eol_data
 from . import libyears as ly
 from . import runtimes as runtime_finder
 from . import versions as v
-from .registry import Package, RegistryClient
+from .registry import NPM_URL, PYPI_URL, Package, RegistryClient
 from .types import NPM, PYPI, REGISTRY, Dependency
 
 
 @dataclass
 class Options:
-    pypi_url: str = "https://pypi.org"
-    npm_url: str = "https://registry.npmjs.org"
+    pypi_url: str = PYPI_URL
+    npm_url: str = NPM_URL
     eol_url: str = "https://endoflife.date"
     cache_dir: Path | str | None = None
     offline: bool = False
