@@ -1,10 +1,12 @@
-"""`keepwell deps scan PATH`: dependency drift and end-of-life runtimes, without a server or a database."""
+"""`keepwell deps scan|propose PATH`: drift, end-of-life runtimes and tested update proposals, with no server."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,11 +38,7 @@ def register(subparsers) -> None:
     )
     scan.add_argument("path", metavar="PATH", help="the repository (or any folder) to scan")
     scan.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    scan.add_argument(
-        "--offline",
-        action="store_true",
-        help="answer from the cache only; send no request (KEEPWELL_DEPS_OFFLINE)",
-    )
+    _registry_arguments(scan)
     scan.add_argument(
         "--max-libyears",
         type=float,
@@ -59,13 +57,68 @@ def register(subparsers) -> None:
         help="exit 1 when a runtime is past its end of life (past), or also when it is near it (approaching)",
     )
     scan.add_argument("--fail-on-yanked", action="store_true", help="exit 1 when a yanked version is in use")
-    scan.add_argument(
-        "--cache-dir", metavar="DIR", help="where registry answers are cached (KEEPWELL_DEPS_CACHE_DIR)"
-    )
-    scan.add_argument("--pypi-url", metavar="URL", help="the PyPI to ask (KEEPWELL_DEPS_PYPI_URL)")
-    scan.add_argument("--npm-url", metavar="URL", help="the npm registry to ask (KEEPWELL_DEPS_NPM_URL)")
     scan.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     scan.set_defaults(func=scan_command, django=False)
+
+    propose = actions.add_parser(
+        "propose",
+        help="write update proposals into branches of a repository and run its own tests on each",
+        description=(
+            "Scan PATH as `deps scan` does, group the outdated direct dependencies (per ecosystem: patch and "
+            "minor updates together, each major alone), write each group into a new branch keepwell/deps-... "
+            "of the git repository at PATH (through a separate worktree: the checkout is not touched; a "
+            "folder that is not a git repository gets a patch file instead), bring its lockfile along with "
+            "the lockfile's own tool, then run the repository's test command on it. Exit status 0 when every "
+            "proposal was written and its tests passed (or were not run), 1 when a proposal's tests failed or "
+            "it could not be written, 2 when PATH cannot be scanned. Needs no server or database."
+        ),
+    )
+    propose.add_argument("path", metavar="PATH", help="the repository to propose updates for")
+    propose.add_argument(
+        "--group",
+        choices=("all", "minor-patch", "major"),
+        default="all",
+        help="which proposals to write: the minor and patch groups, the major updates, or all (default)",
+    )
+    propose.add_argument("--ecosystem", choices=("PyPI", "npm"), help="only this ecosystem's dependencies")
+    propose.add_argument(
+        "--no-tests", action="store_true", help="write the proposals but do not run the test command"
+    )
+    propose.add_argument(
+        "--test-command",
+        metavar="CMD",
+        help="the command that tests the repository (default: the one it declares, see the manual)",
+    )
+    propose.add_argument(
+        "--timeout",
+        type=int,
+        metavar="SECONDS",
+        help="stop a test command after this long (KEEPWELL_DEPS_TEST_TIMEOUT, default 1800)",
+    )
+    propose.add_argument(
+        "--patch-dir",
+        metavar="DIR",
+        default=".",
+        help="where patch files go when PATH is not a git repository keepwell may write to (default: .)",
+    )
+    propose.add_argument(
+        "--format", choices=("table", "json"), default="table", help="output format (default: table)"
+    )
+    _registry_arguments(propose)
+    propose.set_defaults(func=propose_command, django=False)
+
+
+def _registry_arguments(parser) -> None:
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="answer from the cache only; send no request (KEEPWELL_DEPS_OFFLINE)",
+    )
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="where registry answers are cached (KEEPWELL_DEPS_CACHE_DIR)"
+    )
+    parser.add_argument("--pypi-url", metavar="URL", help="the PyPI to ask (KEEPWELL_DEPS_PYPI_URL)")
+    parser.add_argument("--npm-url", metavar="URL", help="the npm registry to ask (KEEPWELL_DEPS_NPM_URL)")
 
 
 def _env(name: str, default: str = "") -> str:
@@ -109,23 +162,28 @@ def _progress(total: int):
     return lambda: bar.update(1)
 
 
-def scan_command(args) -> int:
+def _scan(args):
+    """Scan args.path with the options from the command line and environment; a bar on long scans."""
     from .scan import scan
 
     root = Path(args.path)
     if not root.is_dir():
         raise CommandError(f"{args.path} is not a folder; give the path of a repository to scan.", code=2)
-    for flag, value in (("--max-libyears", args.max_libyears), ("--max-major-behind", args.max_major_behind)):
-        if value is not None and (value < 0 or (isinstance(value, float) and not math.isfinite(value))):
-            raise CommandError(f"{flag} must be a number of 0 or more, got {value}.", code=2)
     options = options_from_env(args)
     try:
-        report = scan(root, options, progress=_progress)
+        return scan(root, options, progress=_progress), options
     finally:
         bar = getattr(_progress, "bar", None)
         if bar is not None:
             bar.close()
             _progress.bar = None
+
+
+def scan_command(args) -> int:
+    for flag, value in (("--max-libyears", args.max_libyears), ("--max-major-behind", args.max_major_behind)):
+        if value is not None and (value < 0 or (isinstance(value, float) and not math.isfinite(value))):
+            raise CommandError(f"{flag} must be a number of 0 or more, got {value}.", code=2)
+    report, _ = _scan(args)
     failures = thresholds(report, args)
     text = render(report, args.format, failures)
     if args.output:
@@ -263,3 +321,136 @@ def _text_table(headers, rows) -> list[str]:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     return [line(headers)] + [line(r) for r in rows]
+
+
+# --- keepwell deps propose ----------------------------------------------------------------------------------
+
+
+def _branch(group) -> str:
+    """Return the branch of a proposal: the same updates always get the same name (so none is written twice)."""
+    from .proposals import MAJOR
+
+    changes = json.dumps([c.as_dict() for c in group.changes], sort_keys=True)
+    if group.kind == MAJOR:
+        c = group.changes[0]
+        tail = f"{c.name}-{c.new}"
+    else:
+        tail = f"minor-patch-{hashlib.sha256(changes.encode()).hexdigest()[:8]}"
+    return "keepwell/deps-" + re.sub(r"[^A-Za-z0-9._-]+", "-", f"{group.ecosystem.lower()}-{tail}").strip(
+        "-."
+    )
+
+
+def propose_command(args) -> int:
+    from . import proposals as prop
+    from . import registry, relock
+
+    if args.timeout is not None and args.timeout <= 0:
+        raise CommandError(f"--timeout must be a number of seconds above 0, got {args.timeout}.", code=2)
+    timeout = args.timeout or max(1, _env_int("DEPS_TEST_TIMEOUT", 1800))
+    patch_dir = Path(args.patch_dir)
+    report, options = _scan(args)
+    groups = [
+        g
+        for g in prop.group(report.dependencies)
+        if (args.group == "all" or g.kind == args.group)
+        and (not args.ecosystem or g.ecosystem == args.ecosystem)
+    ]
+    lock_options = relock.Options(
+        pypi_index=None if options.pypi_url == registry.PYPI_URL else f"{options.pypi_url}/simple/",
+        npm_registry=options.npm_url,
+        cache_dir=Path(options.cache_dir) / "lock-tools" if options.cache_dir else None,
+    )
+    results = []
+    bar = None
+    if len(groups) > 1 and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(groups), file=sys.stderr, unit="proposal", desc="proposals", leave=False)
+    try:
+        for g in groups:
+            results.append(_propose_one(prop, args, g, timeout, lock_options, patch_dir))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"proposals": results}, indent=2) + "\n")
+    elif not results:
+        sys.stdout.write("Nothing to propose: no direct dependency is outdated.\n")
+    else:
+        rows = [[r["title"], _where(r), _tests(r), " ".join(r["notes"] + r["missed"] + [r["error"]]).strip()]
+                for r in results]  # fmt: skip
+        sys.stdout.write("\n".join(_text_table(["proposal", "written to", "tests", "notes"], rows)) + "\n")
+    failed = [r for r in results if r["error"] or (r["tests"] and r["tests"]["exit_code"] != 0)]
+    return 1 if failed else 0
+
+
+def _propose_one(prop, args, group, timeout, lock_options, patch_dir) -> dict:
+    branch = _branch(group)
+    result = {
+        "title": group.title,
+        "ecosystem": group.ecosystem,
+        "group": group.kind,
+        "changes": [c.as_dict() for c in group.changes],
+        "mode": "",
+        "branch": "",
+        "patch_file": "",
+        "edited": [],
+        "missed": [],
+        "notes": [],
+        "tests": None,
+        "error": "",
+    }
+    try:
+        outcome = prop.propose(
+            args.path,
+            group.changes,
+            branch,
+            group.title,
+            command=args.test_command,
+            timeout=timeout,
+            run=not args.no_tests,
+            lock_options=lock_options,
+        )
+    except prop.ProposalError as exc:
+        result["error"] = str(exc)
+        return result
+    result.update(mode=outcome.mode, branch=outcome.branch, edited=outcome.edited, missed=outcome.missed)
+    result["notes"] = outcome.notes + ([outcome.not_run] if outcome.not_run else [])
+    if outcome.mode == "patch":
+        path = patch_dir / (branch.replace("/", "-") + ".patch")
+        try:
+            patch_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(outcome.patch)
+            result["patch_file"] = str(path)
+        except OSError as exc:
+            result["error"] = f"Cannot write the patch to {path}: {exc.strerror}."
+    if outcome.run is not None:
+        run = outcome.run
+        result["tests"] = {
+            "command": outcome.command,
+            "exit_code": run.exit_code,
+            "seconds": round(run.seconds, 1),
+            "timed_out": run.timed_out,
+            "output": run.output[-4000:],
+        }
+    return result
+
+
+def _where(r) -> str:
+    if r["branch"]:
+        return f"branch {r['branch']}"
+    if r["patch_file"]:
+        return f"patch {r['patch_file']}"
+    return "-"
+
+
+def _tests(r) -> str:
+    t = r["tests"]
+    if t is None:
+        return "not run" if not r["error"] else "-"
+    if t["timed_out"]:
+        return f"stopped after {t['seconds']:g} s"
+    return "passed" if t["exit_code"] == 0 else f"failed (exit {t['exit_code']})"
