@@ -37,7 +37,9 @@ SERVICES = [
     ("docs-site", "Docs site", "docs.example.com, the user manual.", "", ["production"]),
 ]
 
-# service, source, key, title, severity, state ("open", "acknowledged", "resolved", "snoozed", "reopened")
+# service, source, key, title, severity, state ("open", "acknowledged", "resolved", "snoozed", "reopened").
+# The findings of errors, backups, dependencies and security are raised by those apps themselves, from the
+# data demo_errors, demo_backups, demo_dependencies and demo_security seed (see TRIAGE below).
 FINDINGS = [
     (
         "shop-api",
@@ -46,14 +48,6 @@ FINDINGS = [
         "https://api.example.com/health is down",
         "critical",
         "open",
-    ),
-    (
-        "shop-api",
-        "security",
-        "osv:GHSA-demo-0001",
-        "django 5.2.0 has a known vulnerability (GHSA-demo-0001)",
-        "critical",
-        "acknowledged",
     ),
     (
         "shop-api",
@@ -73,26 +67,10 @@ FINDINGS = [
     ),
     (
         "storefront",
-        "errors",
-        "error:TypeError-cart",
-        "TypeError: Cannot read properties of undefined (cart.js)",
-        "warning",
-        "reopened",
-    ),
-    (
-        "storefront",
         "documentation",
         "stale:docs/checkout.md",
         "docs/checkout.md has not changed since checkout did",
         "info",
-        "resolved",
-    ),
-    (
-        "billing-worker",
-        "backups",
-        "backup:nightly-db",
-        "The nightly database backup is 2 days overdue",
-        "critical",
         "resolved",
     ),
     (
@@ -102,22 +80,6 @@ FINDINGS = [
         "The heartbeat 'invoice run' is late",
         "warning",
         "snoozed",
-    ),
-    (
-        "billing-worker",
-        "dependencies",
-        "eol:python-3.9",
-        "Python 3.9 reached its end of life",
-        "warning",
-        "resolved",
-    ),
-    (
-        "shop-api",
-        "dependencies",
-        "drift:requests",
-        "requests is 14 releases behind its latest version",
-        "warning",
-        "acknowledged",
     ),
     (
         "docs-site",
@@ -159,6 +121,17 @@ RELEASES = [
     ),
 ]
 
+# Findings the practices raised that the team is on: (service, source, title starts with, note).
+TRIAGE = [
+    (
+        "shop-api",
+        "dependencies",
+        "stripe 11.4.0 is in use but was yanked",
+        "Moving to 11.4.1 in the next release.",
+    ),
+    ("shop-api", "errors", "Regression in Shop API", "Looking into the currency regression in 2.4.0."),
+]
+
 TEAM = [("dana@demo.example", "Dana Demo", "member"), ("victor@demo.example", "Victor Viewer", "viewer")]
 
 
@@ -174,12 +147,14 @@ def seed(owner=None) -> str:
         _releases(services)
     # Findings go through the real findings API, outside the transaction, so that its events fire as usual.
     new_findings = _findings(services)
+    practices = _practices(services)
+    _triage(services)
     _delivery_log(org, channel)
     who = ", ".join(sorted(u.email for u in owners)) or "nobody yet (use --owner EMAIL)"
     state = "Created" if created else "Refreshed"
     return (
-        f"{state} the demo organization '{SLUG}' ({len(services)} services, {new_findings} new findings). "
-        f"Owners: {who}."
+        f"{state} the demo organization '{SLUG}' ({len(services)} services, {new_findings} new findings; "
+        f"{practices}). Owners: {who}."
     )
 
 
@@ -305,6 +280,36 @@ def _findings(services) -> int:
             for _ in range(3):
                 findings.raise_finding(service, source=source, key=key, title=title, severity=severity)
     return new
+
+
+def _practices(services) -> str:
+    """Seed errors, backups, dependencies and security through their own apps; say what was added."""
+    from keepwell import demo_backups, demo_dependencies, demo_errors, demo_security
+
+    now = timezone.now()
+    events = demo_errors.seed(services, now)
+    runs = demo_backups.seed(services, now)
+    scans = demo_dependencies.seed(services, now)
+    secured = demo_security.seed(services, now)
+    return (
+        f"{events} new error events, {runs} new backup runs, {scans} new dependency scans, "
+        f"{secured} new security scans"
+    )
+
+
+def _triage(services) -> None:
+    """Acknowledge the practices' findings the team is on, once: a finding acknowledged before is left as is."""
+    from keepwell.core import findings
+    from keepwell.core.models import Finding
+
+    for slug, source, title, note in TRIAGE:
+        finding = (
+            Finding.objects.filter(service=services[slug], source=source, title__startswith=title)
+            .order_by("id")
+            .first()
+        )
+        if finding is not None and not finding.events.filter(kind="acknowledged").exists():
+            findings.acknowledge(finding, note=note)
 
 
 def _delivery_log(org, channel):
