@@ -12,6 +12,10 @@ LINTED := src tests $(wildcard bench)
 # The lock tools the update-proposal tests drive, each in its own environment (uv comes with the dev extra).
 LOCK_TOOLS := $(VENV)/lock-tools
 LOCK_TOOL_VERSIONS := poetry==2.5.1 pipenv==2026.10.3
+# The npm ones; yarn berry goes apart (its bin is also `yarn`) and is only copied into test repositories as
+# their own .yarn/releases, which is the one way keepwell runs berry.
+LOCK_TOOL_NODE_VERSIONS := yarn@1.22.22 pnpm@9.15.9
+LOCK_TOOL_BERRY_VERSION := @yarnpkg/cli-dist@4.18.1
 TEST_PATH := PATH="$(CURDIR)/$(LOCK_TOOLS)/bin:$(CURDIR)/$(BIN):$$PATH"
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
@@ -34,6 +38,11 @@ $(VENV)/.installed-lock-tools: Makefile $(VENV)/.installed-dev
 		UV_TOOL_DIR=$(LOCK_TOOLS) UV_TOOL_BIN_DIR=$(LOCK_TOOLS)/bin UV_PYTHON_DOWNLOADS=never \
 			$(BIN)/uv tool install --quiet --python $(BIN)/python "$$tool" || exit 1; \
 	done
+	if command -v npm >/dev/null; then \
+		npm install --prefix $(LOCK_TOOLS)/node --no-audit --no-fund --silent $(LOCK_TOOL_NODE_VERSIONS) || exit 1; \
+		npm install --prefix $(LOCK_TOOLS)/berry --no-audit --no-fund --silent $(LOCK_TOOL_BERRY_VERSION) || exit 1; \
+		for bin in yarn pnpm; do ln -sf ../node/node_modules/.bin/$$bin $(LOCK_TOOLS)/bin/$$bin; done; \
+	else echo "npm is not installed: the yarn and pnpm lockfile tests will be skipped"; fi
 	touch $@
 
 ## run: install keepwell into .venv and run it on SQLite at http://127.0.0.1:8000

@@ -1,8 +1,8 @@
 """A fake package registry on loopback: PyPI's JSON and simple APIs with real wheels, npm documents and tarballs.
 
-pip installs from it (`--index-url <url>/simple/`), npm installs from it (`--registry <url>/npm/`), and keepwell
-reads it as PyPI (`<url>`) and npm (`<url>/npm`). Every request is counted; ETags are honoured; a package can be
-told to fail its next N requests with 503.
+pip installs from it (`--index-url <url>/simple/`), npm, pnpm and yarn from it (`--registry <url>/npm/`), and
+keepwell reads it as PyPI (`<url>`) and npm (`<url>/npm`). Every request is counted; ETags are honoured; a package
+can be told to fail its next N requests with 503.
 """
 
 from __future__ import annotations
@@ -50,11 +50,14 @@ def _wheel(name: str, version: str, body: str) -> tuple[str, bytes]:
     return f"{dist}-py3-none-any.whl", buf.getvalue()
 
 
-def _tarball(name: str, version: str, body: str) -> bytes:
+def _tarball(name: str, version: str, body: str, dependencies: dict | None = None) -> bytes:
+    manifest = {"name": name, "version": version, "main": "index.js"}
+    if dependencies:
+        manifest["dependencies"] = dependencies
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for path, text in {
-            "package/package.json": json.dumps({"name": name, "version": version, "main": "index.js"}),
+            "package/package.json": json.dumps(manifest),
             "package/index.js": body or f"module.exports = {json.dumps(version)};\n",
         }.items():
             data = text.encode()
@@ -79,6 +82,7 @@ class NpmRelease:
     time: datetime
     deprecated: str = ""
     body: str = ""
+    dependencies: dict[str, str] = field(default_factory=dict)  # name → range, in the version document
 
 
 @dataclass
@@ -104,9 +108,12 @@ class Registry:
             self.files[f"/files/{filename}"] = data
         return release
 
-    def add_npm(self, name, version, day, deprecated="", body=""):
-        self.npm.setdefault(name, []).append(NpmRelease(version, days(day), deprecated, body))
-        self.files[f"/npm/{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"] = _tarball(name, version, body)
+    def add_npm(self, name, version, day, deprecated="", body="", dependencies=None):
+        release = NpmRelease(version, days(day), deprecated, body, dict(dependencies or {}))
+        self.npm.setdefault(name, []).append(release)
+        self.files[f"/npm/{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"] = _tarball(
+            name, version, body, dependencies
+        )
 
     # --- documents --------------------------------------------------------------------------------
     def _wheel_name(self, name, version):
@@ -194,6 +201,8 @@ class Registry:
             }
             if r.deprecated:
                 manifest["deprecated"] = r.deprecated
+            if r.dependencies:
+                manifest["dependencies"] = r.dependencies
             versions[r.version] = manifest
             times[r.version] = r.time.isoformat().replace("+00:00", ".000Z")
         stable = [r.version for r in releases if "-" not in r.version]

@@ -161,8 +161,8 @@ def test_vendored_directories_are_not_scanned(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_huge_npm_lockfile_reads_in_seconds(tmp_path):
-    """100,000 packages in a package-lock.json v3."""
+def test_a_huge_npm_lockfile_is_read_whole(tmp_path):
+    """100,000 packages in a package-lock.json v3 (how fast: bench/readers.py)."""
     count = 100_000
     packages = {"": {"name": "big", "dependencies": {f"pkg-{i}": "^1.0.0" for i in range(0, count, 100)}}}
     for i in range(count):
@@ -175,19 +175,16 @@ def test_a_huge_npm_lockfile_reads_in_seconds(tmp_path):
     (tmp_path / "package-lock.json").write_text(
         json.dumps({"lockfileVersion": 3, "packages": packages}, indent=1)
     )
-    started = time.monotonic()
     result = scan(tmp_path)
-    elapsed = time.monotonic() - started
     assert result.errors == []
     deps = result.dependencies
     assert len(deps) == count
     assert sum(d.direct for d in deps) == count // 100
-    assert elapsed < 30, f"took {elapsed:.1f}s"
 
 
 @pytest.mark.slow
-def test_a_huge_yarn_v1_lockfile_reads_in_seconds(tmp_path):
-    """100,000 entries in the yarn v1 format."""
+def test_a_huge_yarn_v1_lockfile_is_read_whole(tmp_path):
+    """100,000 entries in the yarn v1 format (how fast: bench/readers.py)."""
     count = 100_000
     lines = ["# yarn lockfile v1", ""]
     for i in range(count):
@@ -197,12 +194,9 @@ def test_a_huge_yarn_v1_lockfile_reads_in_seconds(tmp_path):
         lines.append("")
     (tmp_path / "yarn.lock").write_text("\n".join(lines))
     (tmp_path / "package.json").write_text(json.dumps({"dependencies": {"pkg-0": "^1.0.0"}}))
-    started = time.monotonic()
     result = scan(tmp_path)
-    elapsed = time.monotonic() - started
     assert result.errors == [] and len(result.dependencies) == count
     assert [d.name for d in result.dependencies if d.direct] == ["pkg-0"]
-    assert elapsed < 30, f"took {elapsed:.1f}s"
 
 
 def test_a_file_that_is_not_utf8_names_the_line(tmp_path):

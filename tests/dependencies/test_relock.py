@@ -256,23 +256,23 @@ def test_a_lock_tool_that_cannot_resolve_names_why_and_restores_the_lockfile(too
 
 
 def test_a_lockfile_keepwell_does_not_regenerate_is_named_and_stops_the_tests(tmp_path):
-    repo = tmp_path / "web"
+    repo = tmp_path / "svc"
     repo.mkdir()
-    (repo / "package.json").write_text('{"dependencies": {"left-pad": "^1.0.0"}}\n')
-    (repo / "yarn.lock").write_text("# yarn lockfile v1\n")
+    (repo / "requirements.txt").write_text("beta==0.9\n")
+    (repo / "pylock.toml").write_text('lock-version = "1.0"\n[[packages]]\nname = "beta"\nversion = "0.9"\n')
     outcome = prop.propose(
         str(repo),
-        [prop.Change("left-pad", "npm", "1.0.0", "1.3.0", "yarn.lock")],
+        [prop.Change("beta", PY, "0.9", "0.9.1", "pylock.toml")],
         "keepwell/deps-1",
-        "npm",
+        "Minor",
         command="exit 0",
     )
-    assert outcome.edited == ["package.json"] and outcome.run is None
+    assert outcome.edited == ["requirements.txt"] and outcome.run is None
     assert outcome.notes == [
-        "yarn.lock was not updated: keepwell does not regenerate yarn.lock; run `yarn install "
-        "--mode=update-lockfile` (yarn 1: `yarn install`) on the branch."
+        "pylock.toml was not updated: keepwell does not regenerate pylock.toml; regenerate it from the lock it "
+        "was exported from (e.g. `uv export --format pylock.toml`)."
     ]
-    assert "yarn.lock still holds the old versions" in outcome.not_run
+    assert "pylock.toml still holds the old versions" in outcome.not_run
 
 
 def test_the_nearest_lockfile_above_a_workspace_member_is_the_one_regenerated(tmp_path):

@@ -360,6 +360,7 @@ def propose_command(args) -> int:
         pypi_index=None if options.pypi_url == registry.PYPI_URL else f"{options.pypi_url}/simple/",
         npm_registry=options.npm_url,
         cache_dir=Path(options.cache_dir) / "lock-tools" if options.cache_dir else None,
+        repository_tools=True,  # the user's own repository on the user's own machine
     )
     results = []
     bar = None

@@ -491,8 +491,9 @@ def _write_and_test(
             "keepwell found no declaration it can rewrite for these updates ("
             + "; ".join(outcome.missed)
             + "). It rewrites exact pins in requirements files and pyproject.toml, Poetry constraints and "
-            "ranges in package.json, and moves versions in uv.lock, poetry.lock, Pipfile.lock and "
-            "package-lock.json." + (" " + " ".join(outcome.notes) if outcome.notes else "")
+            "ranges in package.json, and moves versions in uv.lock, poetry.lock, Pipfile.lock, "
+            "package-lock.json, yarn.lock and pnpm-lock.yaml."
+            + (" " + " ".join(outcome.notes) if outcome.notes else "")
         )
     command = command or detect_test_command(work)
     outcome.command = command or ""
