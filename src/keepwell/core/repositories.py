@@ -6,10 +6,23 @@ git URL the hub keeps a full clone in DATA_DIR/repositories/<service id>/ and, o
 resets it to the remote's default branch. A per-service file lock is held while the block runs, so two jobs
 never fetch (or reset the tree under each other's scan) at once.
 
-Outbound rules: http(s) and git:// hosts pass `netguard` (loopback and private addresses are refused unless
-KEEPWELL_ALLOW_PRIVATE_TARGETS=1), redirects are not followed, and file:// URLs (which read the hub's own
-disk) are refused unless that setting is on. git never prompts (GIT_TERMINAL_PROMPT=0, ssh in batch mode)
-and only the transports above are allowed, so a URL such as ext::… cannot run a command.
+Outbound rules: http(s), git:// and ssh (ssh://… and git@host:path, port 22 unless given) hosts pass
+`netguard` (loopback and private addresses are refused unless KEEPWELL_ALLOW_PRIVATE_TARGETS=1), redirects
+are not followed, and file:// URLs (which read the hub's own disk) are refused unless that setting is on. git
+never prompts (GIT_TERMINAL_PROMPT=0, ssh in batch mode) and only the transports above are allowed, so a URL
+such as ext::… cannot run a command.
+
+DNS rebinding: for http(s) git is pinned to the addresses netguard approved (`-c http.curloptResolve=
+host:port:address`, git 2.37 or later), so a second DNS answer cannot send it elsewhere. git:// and ssh are
+not pinned: they resolve the name again themselves. git's own git:// connect has no such option, and ssh's
+`-o HostName=<address>` would override the worker's ssh configuration (aliases, jump hosts, a custom
+GIT_SSH_COMMAND). So for them a name that changes its answer between the check and the connection is not
+caught; only the port the URL names (9418 or 22 by default) can be reached that way.
+
+Clean-up: a clone lives as long as its service and its git URL. When a service is deleted (alone or with
+its organization), or its `repository` changes, the clone and its lock file are removed once the
+transaction commits (`remove_clone`). A clone a job is using at that moment is left alone, and
+`sweep_clones` (run nightly) removes it later with any other folder whose service is gone.
 
 `push_branch(service, folder, branch)` sends a branch written into the clone (an update proposal) back to the
 remote under the same rules, and `delete_branch(folder, branch)` removes it from the clone afterwards.
@@ -19,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
+import logging
 import os
 import re
 import shutil
@@ -30,12 +45,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
 
 from . import netguard
 
-_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")
+_SCP_LIKE = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):(?!//)")
 _BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,150}$")
 _USERINFO = re.compile(r"(//)[^/@\s]+@")
+_CLONE_NAME = re.compile(r"^(?P<id>[0-9]+)(?:\.lock|\.partial)?$")  # what DATA_DIR/repositories holds
+
+log = logging.getLogger(__name__)
 
 
 class RepositoryError(Exception):
@@ -99,10 +118,43 @@ def local_path(service, roots: list[str] | tuple[str, ...] = ()) -> Path:
 
 def check_url(url: str) -> list[str]:
     """Refuse a git URL keepwell must not fetch; return the git transports it needs."""
+    return _check(url)[0]
+
+
+def _guard(host: str, port: int, kind: str) -> list[str]:
+    try:
+        return netguard.check_host(host, port)
+    except netguard.BlockedTarget as exc:
+        raise RepositoryError(f"The repository URL is refused ({kind} to {host}:{port}): {exc}") from None
+
+
+def _pins(host: str, port: int, addresses: list[str]) -> list[str]:
+    """Return git options that make curl connect to `host`:`port` only at `addresses` (DNS rebinding)."""
+    try:
+        ipaddress.ip_address(host)
+        return []  # an address already: nothing is resolved
+    except ValueError:
+        pass
+    if not host.isascii():
+        raise RepositoryError(
+            f"The host name {host!r} is not ASCII. Write it in its ASCII form (xn--…) in the repository URL."
+        )
+    # A scoped address (fe80::1%eth0, only with private targets allowed) cannot be written in a pin.
+    listed = ",".join(f"[{a}]" if ":" in a else a for a in addresses if "%" not in a)
+    if not listed:
+        return []
+    names = dict.fromkeys([host, host.rstrip(".")])
+    return [arg for name in names for arg in ("-c", f"http.curloptResolve={name}:{port}:{listed}")]
+
+
+def _check(url: str) -> tuple[list[str], list[str]]:
+    """Refuse a git URL keepwell must not fetch; return the git transports and the git options it needs."""
     if url.startswith("-") or any(c.isspace() or ord(c) < 32 for c in url):
         raise RepositoryError(f"{redact(url)[:200]!r} is not a valid git URL.")
-    if _SCP_LIKE.match(url):
-        return ["ssh"]
+    scp = _SCP_LIKE.match(url)
+    if scp:
+        _guard(scp["host"], 22, "ssh")
+        return ["ssh"], []
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -111,29 +163,28 @@ def check_url(url: str) -> list[str]:
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         try:
-            netguard.check_url(url)
+            addresses = netguard.check_url(url)
         except netguard.BlockedTarget as exc:
             raise RepositoryError(f"The repository URL is refused: {exc}") from None
-        return [scheme]
+        port = parts.port or (443 if scheme == "https" else 80)
+        return [scheme], _pins(parts.hostname or "", port, addresses)
     if scheme == "git":  # the unauthenticated git daemon protocol: the same address rules as http(s)
-        try:
-            netguard.check_host(parts.hostname or "", parts.port or 9418)
-        except netguard.BlockedTarget as exc:
-            raise RepositoryError(f"The repository URL is refused: {exc}") from None
-        return ["git"]
+        _guard(parts.hostname or "", parts.port or 9418, "git")
+        return ["git"], []
     if scheme in ("ssh", "git+ssh", "ssh+git"):
         if not parts.hostname:
             raise RepositoryError(
                 f"{redact(url)[:200]!r} has no host name. Use ssh://git@host/owner/repo.git."
             )
-        return ["ssh"]
+        _guard(parts.hostname, parts.port or 22, "ssh")
+        return ["ssh"], []
     if scheme == "file":
         if not settings.ALLOW_PRIVATE_TARGETS:
             raise RepositoryError(
                 "file:// repository URLs read the hub's own disk and are refused. Set the repository to the "
                 "absolute path of the checkout instead, or set KEEPWELL_ALLOW_PRIVATE_TARGETS=1."
             )
-        return ["file"]
+        return ["file"], []
     raise RepositoryError(
         f"{redact(url)[:200]!r} is not a git URL keepwell fetches. Use https://…, ssh://…, git@host:path or "
         "an absolute local path."
@@ -167,9 +218,11 @@ def _env(protocols: list[str]) -> dict[str, str]:
     return env
 
 
-def _git(args: list[str], *, env: dict, deadline: float, cwd: Path | None = None) -> str:
-    """Run git with `args`; raise RepositoryError on failure or when `deadline` passes."""
-    cmd = ["git", "-c", "http.followRedirects=false", "-c", "core.hooksPath=/dev/null", *args]
+def _git(
+    args: list[str], *, env: dict, deadline: float, cwd: Path | None = None, options: list[str] = ()
+) -> str:
+    """Run git with `args` (after the git `options`); raise RepositoryError on failure or past `deadline`."""
+    cmd = ["git", "-c", "http.followRedirects=false", "-c", "core.hooksPath=/dev/null", *options, *args]
     left = deadline - time.monotonic()
     if left <= 0:
         raise _timed_out()
@@ -211,30 +264,129 @@ def _timed_out() -> RepositoryError:
 
 
 def clone_dir(service) -> Path:
-    return Path(settings.DATA_DIR) / "repositories" / str(service.pk)
+    return _clones() / str(service.pk)
+
+
+def _clones() -> Path:
+    return Path(settings.DATA_DIR) / "repositories"
+
+
+def _lock_file(target: Path) -> Path:
+    return target.with_name(f"{target.name}.lock")
+
+
+def _still_linked(fh, path: Path) -> bool:
+    """Return True when `path` is still the lock file `fh` opened (remove_clone unlinks it under the lock)."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+    except FileNotFoundError:
+        return False
 
 
 @contextlib.contextmanager
 def _locked(path: Path, deadline: float) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        while True:
+    while True:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as fh:
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise RepositoryError(
+                            "Another job is still using this service's repository; try again when it is done."
+                        ) from None
+                    time.sleep(0.2)
+            try:
+                if not _still_linked(fh, path):
+                    continue  # the clone was removed while we waited: lock the new file
+                yield
+                return
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def remove_clone(service_id: int) -> bool:
+    """Delete the clone of service `service_id` and its lock file; return False when a job holds it.
+
+    The lock is taken without waiting: a clone in use is left as it is (and logged), for `sweep_clones`.
+    """
+    target = _clones() / str(int(service_id))
+    lock = _lock_file(target)
+    partial = target.with_name(f"{target.name}.partial")
+    if not any(p.exists() for p in (target, lock, partial)):
+        return True
+    try:
+        with open(lock, "a") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise RepositoryError(
-                        "Another job is still using this service's repository; try again when it is done."
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+                log.info("The clone %s is in use by a job; it is left for the nightly sweep.", target)
+                return False
+            try:
+                for folder in (target, partial):
+                    shutil.rmtree(folder, ignore_errors=True)
+                lock.unlink(missing_ok=True)  # under the lock: a waiting job sees it gone and locks anew
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    except OSError:
+        log.warning("Could not remove the clone %s.", target, exc_info=True)
+        return False
+    return not target.exists()
 
 
-def _update(url: str, target: Path, protocols: list[str], deadline: float) -> None:
+def sweep_clones() -> int:
+    """Remove the clones whose service is gone or no longer has a git URL; return how many were removed."""
+    from .models import Service
+
+    folder = _clones()
+    if not folder.is_dir():
+        return 0
+    ids = {int(m["id"]) for m in map(_CLONE_NAME.match, os.listdir(folder)) if m}
+    if not ids:
+        return 0
+    remote = {
+        pk
+        for pk, location in Service.objects.filter(pk__in=ids).values_list("pk", "repository")
+        if is_remote(location)
+    }
+    return sum(remove_clone(pk) for pk in sorted(ids - remote))
+
+
+def _on_service_saving(sender, instance, raw=False, update_fields=None, **kwargs):
+    """Remember the repository a service had before this save."""
+    if raw or instance.pk is None or (update_fields is not None and "repository" not in update_fields):
+        return
+    old = sender._default_manager.filter(pk=instance.pk).values_list("repository", flat=True).first()
+    instance._repository_before = old
+
+
+def _on_service_saved(sender, instance, raw=False, using=None, **kwargs):
+    """Remove the clone once the change commits when the service's repository changed."""
+    old = instance.__dict__.pop("_repository_before", None)
+    if raw or old is None or old.strip() == (instance.repository or "").strip():
+        return
+    pk = instance.pk
+    transaction.on_commit(lambda: remove_clone(pk), using=using)
+
+
+def _on_service_deleted(sender, instance, using=None, **kwargs):
+    """Remove the clone once the deletion commits (never when it rolls back)."""
+    pk = instance.pk
+    transaction.on_commit(lambda: remove_clone(pk), using=using)
+
+
+def connect_signals() -> None:
+    """Connect the clean-up of clones to the Service model's signals (called once, from core.signals)."""
+    from django.db.models.signals import post_delete, post_save, pre_save
+
+    pre_save.connect(_on_service_saving, sender="core.Service", dispatch_uid="repositories-saving")
+    post_save.connect(_on_service_saved, sender="core.Service", dispatch_uid="repositories-saved")
+    post_delete.connect(_on_service_deleted, sender="core.Service", dispatch_uid="repositories-deleted")
+
+
+def _update(url: str, target: Path, protocols: list[str], deadline: float, options: list[str]) -> None:
     env = _env(protocols)
     if (target / ".git").is_dir():
         _git(["remote", "set-url", "origin", url], env=env, deadline=deadline, cwd=target)
@@ -244,14 +396,25 @@ def _update(url: str, target: Path, protocols: list[str], deadline: float) -> No
         shutil.rmtree(partial, ignore_errors=True)
         try:
             # A full clone: history scans read every commit, a blob-less clone would fetch them one by one.
-            _git(["clone", "--no-checkout", "--quiet", "--", url, str(partial)], env=env, deadline=deadline)
+            _git(
+                ["clone", "--no-checkout", "--quiet", "--", url, str(partial)],
+                env=env,
+                deadline=deadline,
+                options=options,
+            )
         except RepositoryError:
             shutil.rmtree(partial, ignore_errors=True)
             raise
         partial.rename(target)
-    _git(["fetch", "--prune", "--quiet", "origin"], env=env, deadline=deadline, cwd=target)
+    _git(["fetch", "--prune", "--quiet", "origin"], env=env, deadline=deadline, cwd=target, options=options)
     try:
-        _git(["remote", "set-head", "origin", "--auto"], env=env, deadline=deadline, cwd=target)
+        _git(
+            ["remote", "set-head", "origin", "--auto"],
+            env=env,
+            deadline=deadline,
+            cwd=target,
+            options=options,
+        )
     except _TimedOut:
         raise
     except RepositoryError:
@@ -274,11 +437,11 @@ def checkout(service, *, roots: list[str] | tuple[str, ...] = ()) -> Iterator[Pa
     if not is_remote(location):
         yield local_path(service, roots)
         return
-    protocols = check_url(location)
+    protocols, options = _check(location)
     deadline = time.monotonic() + timeout()
     target = clone_dir(service)
-    with _locked(target.with_name(f"{target.name}.lock"), deadline):
-        _update(location, target, protocols, deadline)
+    with _locked(_lock_file(target), deadline):
+        _update(location, target, protocols, deadline, options)
         yield target
 
 
@@ -299,7 +462,7 @@ def push_branch(service, folder: Path, branch: str) -> str:
         raise RepositoryError(
             f"The repository of {service.name} is not a git URL; there is no remote to push to."
         )
-    protocols = check_url(location)
+    protocols, options = _check(location)
     deadline = time.monotonic() + timeout()
     ref = f"refs/heads/{branch}"
     try:
@@ -308,6 +471,7 @@ def push_branch(service, folder: Path, branch: str) -> str:
             env=_env(protocols),
             deadline=deadline,
             cwd=folder,
+            options=options,
         )
     except _TimedOut:
         raise RepositoryError(

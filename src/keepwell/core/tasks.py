@@ -72,3 +72,11 @@ def prune_alerting_history():
     from .alerting.retention import prune_history
 
     return prune_history()
+
+
+@db_periodic_task(crontab(minute="27", hour="3"))
+def sweep_repository_clones():
+    """Remove clones whose service is gone (or no longer a git URL) that were in use when it changed."""
+    from .repositories import sweep_clones
+
+    return sweep_clones()
