@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from keepwell.core.clientip import parse_networks
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -65,6 +67,14 @@ BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 SITE_NAME = env("SITE_NAME", "keepwell")
+# Reverse proxies in front of keepwell (IP addresses and CIDR ranges). Only from these is X-Forwarded-For read
+# for the client's address (keepwell.core.clientip) and X-Forwarded-Proto for HTTPS; empty: no proxy believed.
+try:
+    TRUSTED_PROXIES = parse_networks(env("TRUSTED_PROXIES"))
+except ValueError as exc:
+    raise SystemExit(f"KEEPWELL_TRUSTED_PROXIES: {exc}") from None
+# Django believes this header from any peer: ForwardedProtoMiddleware drops it from all but trusted proxies.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,6 +102,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that nothing reads request.scheme before an untrusted X-Forwarded-Proto is dropped.
+    "keepwell.core.middleware.ForwardedProtoMiddleware",
     "keepwell.core.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -14,6 +14,16 @@ from . import PROCESSES, CommandError, check_data_dir, migrate, setup_django
 # Seconds the children get to stop after SIGINT/SIGTERM before they are killed.
 STOP_TIMEOUT = 20
 
+# How `keepwell serve` runs uvicorn (tests and benchmarks serve keepwell the same way).
+UVICORN_OPTIONS = {
+    "lifespan": "off",  # Django's ASGI handler does not speak the lifespan protocol
+    "server_header": False,
+    # uvicorn would believe X-Forwarded-For and -Proto from 127.0.0.1 by itself: keepwell believes them only
+    # from KEEPWELL_TRUSTED_PROXIES (keepwell.core.clientip, ForwardedProtoMiddleware).
+    "proxy_headers": False,
+    "timeout_graceful_shutdown": STOP_TIMEOUT // 2,
+}
+
 
 def register(subparsers) -> None:
     up = subparsers.add_parser(
@@ -35,8 +45,8 @@ def register(subparsers) -> None:
         "serve",
         help="run only the web server (uvicorn, ASGI)",
         description=(
-            "Run the web server alone, for installs that run web and jobs apart. It does not migrate: run "
-            "`keepwell manage migrate` once after an upgrade."
+            "Run the web server alone, for installs that run web and jobs apart. It does not migrate, and refuses "
+            "to start (exit code 2) while migrations wait: run `keepwell manage migrate` once after an upgrade."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -49,7 +59,8 @@ def register(subparsers) -> None:
         help="run only a job consumer (Huey)",
         description=(
             "Run a job consumer. Any number may run against Redis (KEEPWELL_REDIS_URL); exactly one of them "
-            "should run the periodic scheduler, so start the others with --no-periodic."
+            "should run the periodic scheduler, so start the others with --no-periodic. Like serve, it refuses "
+            "to start (exit code 2) while migrations wait: run `keepwell manage migrate` first."
         ),
     )
     worker.add_argument("--workers", type=int, default=2, help="worker threads (default: 2)")
@@ -187,21 +198,60 @@ def _stop(procs) -> None:
             proc.wait()
 
 
+def database_lag() -> tuple[list[str], list[str]]:
+    """Return the migrations (app.name) the database still needs, in order, and the tables it lacks."""
+    from django.apps import apps
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.utils import OperationalError
+
+    connection = connections["default"]
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        # Apps without migrations get their tables from `migrate --run-syncdb` (as `keepwell up` runs it).
+        tables = set(connection.introspection.table_names())
+    except OperationalError as exc:
+        raise CommandError(f"The database does not answer: {exc}. Check KEEPWELL_DATABASE_URL.") from None
+    finally:
+        connections.close_all()  # uvicorn's and Huey's threads open their own
+    pending = [f"{migration.app_label}.{migration.name}" for migration, backwards in plan if not backwards]
+    missing = sorted({m._meta.db_table for m in apps.get_models() if m._meta.managed} - tables)
+    return pending, missing
+
+
+def refuse_unmigrated(command: str) -> None:
+    """Raise CommandError (exit code 2) when the database is behind: serve and worker never change the schema."""
+    pending, missing = database_lag()
+    if pending:
+        plural = "s" if len(pending) != 1 else ""
+        behind = f"{len(pending)} migration{plural} not applied yet (first {pending[0]})"
+    elif missing:
+        plural = "s" if len(missing) != 1 else ""
+        behind = f"{len(missing)} table{plural} missing ({', '.join(missing[:3])})"
+    else:
+        return
+    from django.db import connections
+
+    name = connections["default"].settings_dict["NAME"]
+    raise CommandError(
+        f"The database ({name}) is behind this version of keepwell: {behind}. Run `keepwell manage migrate` "
+        f"once (with the same KEEPWELL_* settings), then start `keepwell {command}` again. It never migrates "
+        "by itself, so that machines sharing one database do not race to change it.",
+        code=2,
+    )
+
+
 def serve_command(args) -> int:
     import uvicorn
 
     _positive("--workers", args.workers)
     check_port_free(args.host, args.port)
     setup_django()
+    refuse_unmigrated("serve")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keepwell.settings")
     uvicorn.run(
-        "keepwell.asgi:application",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        lifespan="off",  # Django's ASGI handler does not speak the lifespan protocol
-        server_header=False,
-        timeout_graceful_shutdown=STOP_TIMEOUT // 2,
+        "keepwell.asgi:application", host=args.host, port=args.port, workers=args.workers, **UVICORN_OPTIONS
     )
     return 0
 
@@ -210,6 +260,7 @@ def worker_command(args) -> int:
     from django.core.management import call_command
 
     _positive("--workers", args.workers)
+    refuse_unmigrated("worker")
     call_command(
         "run_huey",
         workers=args.workers,

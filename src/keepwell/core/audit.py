@@ -12,6 +12,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
+from . import clientip
+
 _actor: contextvars.ContextVar = contextvars.ContextVar("keepwell_actor", default=(None, None))
 # record()'s "find the organization from the object" default, so that organization=None can be asked for.
 _FROM_OBJECT = object()
@@ -178,7 +180,7 @@ def _on_delete(sender, instance, origin=None, **kwargs):
 
 
 def _ip(request):
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    return clientip.from_request(request)
 
 
 @receiver(user_logged_in)

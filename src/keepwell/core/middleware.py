@@ -1,6 +1,24 @@
 import time
 
-from . import audit, metrics
+from . import audit, clientip, metrics
+
+
+class ForwardedProtoMiddleware:
+    """Drop X-Forwarded-Proto unless a trusted proxy sent it: Django's SECURE_PROXY_SSL_HEADER believes anyone.
+
+    A client that reaches keepwell past the proxy (or any client, when no proxy is trusted) could otherwise
+    make a plain-HTTP request pass for HTTPS.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not clientip.is_trusted(
+            request.META.get("REMOTE_ADDR"), clientip.trusted_proxies()
+        ):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
 
 
 class MetricsMiddleware:
@@ -25,6 +43,6 @@ class CurrentOrganizationMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         with audit.acting_as(
-            user if user is not None and user.is_authenticated else None, request.META.get("REMOTE_ADDR")
+            user if user is not None and user.is_authenticated else None, clientip.from_request(request)
         ):
             return self.get_response(request)

@@ -11,6 +11,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from . import clientip
+
 
 class Throttled(Exception):
     """Too many failures: `seconds` until the next try is allowed."""
@@ -87,4 +89,4 @@ class Throttle:
 
 def client_ip(request) -> str:
     """Return the address the request came from."""
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    return clientip.from_request(request) or ""

@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from keepwell.core import clientip
 from keepwell.core.group_commit import GroupCommitWriter
 
 from .ingest_body import BodyTooLarge, BodyUnreadable
@@ -129,8 +130,7 @@ class SentryIngestFastPath:
             raise ingest.Refused(413, str(exc)) from None
         except BodyUnreadable as exc:
             raise ingest.Refused(400, str(exc)) from None
-        client = scope.get("client")
-        ip = ingest.client_ip(client[0]) if client else None
+        ip = ingest.client_ip(clientip.from_scope(scope))
         pending = await self._call(ingest.check, project_id, endpoint, body, public_key, ip, dsn=dsn)
         if isinstance(pending, ingest.Answer):
             return pending

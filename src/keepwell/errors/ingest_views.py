@@ -7,6 +7,8 @@ client, and whatever the fast path hands on. The body is read in chunks through 
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from keepwell.core import clientip
+
 from . import ingest
 from .ingest_body import BodyTooLarge, BodyUnreadable
 
@@ -50,7 +52,7 @@ def _handle(request, project_id: int, endpoint: str) -> HttpResponse:
         except BodyUnreadable as exc:
             raise ingest.Refused(400, str(exc)) from None
         answer = ingest.accept(
-            project_id, endpoint, body, public_key, ingest.client_ip(request.META.get("REMOTE_ADDR")), dsn=dsn
+            project_id, endpoint, body, public_key, ingest.client_ip(clientip.from_request(request)), dsn=dsn
         )
     except ingest.Refused as refused:
         answer = refused.answer

@@ -16,6 +16,8 @@ import time
 import uuid as uuid_module
 from urllib.parse import parse_qs
 
+from keepwell.core import clientip
+
 from . import schedules
 from .ping_writer import Fallback, Writer
 
@@ -50,14 +52,13 @@ def _parse(scope) -> dict | None:
     for name, value in scope.get("headers", ()):
         if name in (b"user-agent", b"ping-body-limit"):
             headers[name] = value.decode("latin-1")
-    client = scope.get("client")
     return {
         "uuid": uuid_module.UUID(code),
         "kind": KINDS.get(suffix, "success"),
         "exit_status": exit_status,
         "rid": rid,
         "method": scope["method"],
-        "remote_addr": client[0] if client else None,
+        "remote_addr": clientip.from_scope(scope),
         "user_agent": headers.get(b"user-agent", "")[:200],
         "limit_header": headers.get(b"ping-body-limit"),
     }

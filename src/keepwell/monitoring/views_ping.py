@@ -12,6 +12,8 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from keepwell.core import clientip
+
 from . import heartbeats, schedules
 from .heartbeat_tasks import HORIZON, schedule_heartbeats_pass
 from .models import Heartbeat, Ping, PingKey
@@ -60,7 +62,7 @@ def _ping(request, heartbeat_id: int, action: str, exit_status: str | None, crea
         exit_status=code,
         rid=rid,
         method=request.method,
-        remote_addr=request.META.get("REMOTE_ADDR") or None,
+        remote_addr=clientip.from_request(request) or None,
         user_agent=request.headers.get("User-Agent", ""),
         body=body,
         body_truncated=truncated,

@@ -11,7 +11,7 @@ from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 
-from .. import audit
+from .. import audit, clientip
 from ..models import ApiToken, Membership
 from ..models.tenancy import PERMISSIONS, slug_validator
 
@@ -45,7 +45,7 @@ class TokenAuth(HttpBearer):
         request.org = row.organization
         request.membership = membership
         request.token = row
-        audit.set_actor(row.user, request.META.get("REMOTE_ADDR"))
+        audit.set_actor(row.user, clientip.from_request(request))
         if request.method not in SAFE_METHODS and not row.write:
             raise HttpError(
                 403,
