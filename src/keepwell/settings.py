@@ -223,6 +223,11 @@ ALLOW_PRIVATE_TARGETS = envbool("ALLOW_PRIVATE_TARGETS")
 
 # Seconds a clone or fetch of a service's git repository may take (keepwell.core.repositories).
 REPOSITORY_TIMEOUT = envint("REPOSITORY_TIMEOUT", 300)
+# Folders a service's local repository must be inside, for every practice that reads one. Not set: any folder
+# the hub can read. KEEPWELL_DEPS_REPOSITORY_ROOTS is its former name, still read.
+REPOSITORY_ROOTS = [
+    p for p in (env("REPOSITORY_ROOTS") or env("DEPS_REPOSITORY_ROOTS")).split(os.pathsep) if p.strip()
+]
 
 # Heartbeats: bytes of a ping's body kept (more is truncated, never refused), and pings kept per heartbeat.
 PING_BODY_LIMIT = envint("PING_BODY_LIMIT", 100 * 1024)
@@ -356,7 +361,6 @@ DEPS_TEST_TIMEOUT = envint("DEPS_TEST_TIMEOUT", 1800)
 # Update proposals run the repository's test command with the hub's rights: only an operator may allow it.
 DEPS_RUN_TESTS = envbool("DEPS_RUN_TESTS")
 # Folders that a service's repository must be inside to be scanned or proposed to (colon-separated; empty: any).
-DEPS_REPOSITORY_ROOTS = [p for p in env("DEPS_REPOSITORY_ROOTS").split(os.pathsep) if p.strip()]
 
 # --- security ---
 # Secrets, web posture and fix-by dates.

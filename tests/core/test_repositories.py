@@ -60,15 +60,17 @@ def test_a_git_url_is_cloned_and_a_new_upstream_commit_is_seen_next_time(service
         assert len(log.stdout.splitlines()) == 2  # full history: history scans need every commit
 
 
-def test_a_local_path_is_used_as_it_is_and_the_roots_are_kept(service, tmp_path):
+def test_a_local_path_is_used_as_it_is_and_the_roots_are_kept(service, tmp_path, settings):
     folder = tmp_path / "checkout"
     folder.mkdir()
     at(service, str(folder))
     with checkout(service) as path:
         assert path == folder
-    with pytest.raises(RepositoryError, match="is not inside"):
-        with checkout(service, roots=[str(tmp_path / "elsewhere")]):
+    settings.REPOSITORY_ROOTS = [str(tmp_path / "elsewhere")]
+    with pytest.raises(RepositoryError, match=r"is not inside .* \(KEEPWELL_REPOSITORY_ROOTS\)"):
+        with checkout(service):
             pass
+    settings.REPOSITORY_ROOTS = [str(tmp_path)]
     at(service, str(tmp_path / "missing"))
     with pytest.raises(RepositoryError, match="not a folder on this machine"):
         with checkout(service):

@@ -143,9 +143,9 @@ def test_it_writes_but_does_not_test_unless_the_operator_allows_it(alice_api, re
 
 
 def test_it_scans_only_repositories_inside_the_allowed_folders(alice_api, repo_service, settings, tmp_path):
-    settings.DEPS_REPOSITORY_ROOTS = [str(tmp_path / "elsewhere")]
+    settings.REPOSITORY_ROOTS = [str(tmp_path / "elsewhere")]
     scan = alice_api.post(f"{BASE}/dependency-scans").json()
     assert scan["status"] == "failed"
-    assert "inside" in scan["error"] and "KEEPWELL_DEPS_REPOSITORY_ROOTS" in scan["error"]
-    settings.DEPS_REPOSITORY_ROOTS = [str(tmp_path)]
+    assert "inside" in scan["error"] and "KEEPWELL_REPOSITORY_ROOTS" in scan["error"]
+    settings.REPOSITORY_ROOTS = [str(tmp_path)]
     assert alice_api.post(f"{BASE}/dependency-scans").json()["status"] == "done"

@@ -144,6 +144,18 @@ def test_a_repository_that_cannot_be_scanned_is_said(osv_index, service, reposit
     assert scan.status == "failed" and message in scan.error
 
 
+def test_a_folder_outside_the_allowed_repository_roots_is_not_scanned(
+    osv_index, repo, service, settings, tmp_path
+):
+    # The same setting that limits dependency scans limits this scan (and every other reader of repositories).
+    settings.REPOSITORY_ROOTS = [str(tmp_path / "elsewhere")]
+    scan = vulnerabilities.scan_service(service)
+    assert scan.status == "failed" and "KEEPWELL_REPOSITORY_ROOTS" in scan.error
+    assert not ServiceVulnerability.objects.exists()
+    settings.REPOSITORY_ROOTS = [str(repo.parent)]
+    assert vulnerabilities.scan_service(service).status == "done"
+
+
 def test_the_jobs_scan_services_with_a_repository(osv_index, repo, service, acme):
     from keepwell.core.models import Service
 

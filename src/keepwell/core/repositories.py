@@ -67,15 +67,15 @@ def is_remote(location: str) -> bool:
     return "://" in location or bool(_SCP_LIKE.match(location))
 
 
-def is_available(service, roots: list[str] | tuple[str, ...] = ()) -> bool:
-    """Return True when `checkout` may succeed: a git URL, or a local folder (inside `roots` when given)."""
+def is_available(service) -> bool:
+    """Return True when `checkout` may succeed: a git URL, or a local folder (inside KEEPWELL_REPOSITORY_ROOTS)."""
     location = (service.repository or "").strip()
     if not location:
         return False
     if is_remote(location):
         return True
     try:
-        local_path(service, roots)
+        local_path(service)
     except RepositoryError:
         return False
     return True
@@ -90,8 +90,12 @@ def redact(text: str) -> str:
     return _USERINFO.sub(r"\1•••@", text)
 
 
-def local_path(service, roots: list[str] | tuple[str, ...] = ()) -> Path:
-    """Return the service's local repository folder; raise RepositoryError saying what to set."""
+def local_path(service) -> Path:
+    """Return the service's local repository folder; raise RepositoryError saying what to set.
+
+    When KEEPWELL_REPOSITORY_ROOTS is set, the folder must be inside one of its folders: every practice that
+    reads a repository (dependency and security scans, secrets, update proposals) comes through here.
+    """
     location = (service.repository or "").strip()
     if not location:
         raise RepositoryError(
@@ -106,12 +110,13 @@ def local_path(service, roots: list[str] | tuple[str, ...] = ()) -> Path:
             f"The repository of {service.name} ({location[:200]}) is not a folder on this machine. Set it to "
             "the absolute path of a checkout, or to a git URL the hub can clone."
         )
+    roots = getattr(settings, "REPOSITORY_ROOTS", None) or []
     if roots:
         real = path.resolve()
         if not any(real == Path(r).resolve() or Path(r).resolve() in real.parents for r in roots):
             raise RepositoryError(
                 f"The repository of {service.name} ({location[:200]}) is not inside {', '.join(roots)} "
-                "(KEEPWELL_DEPS_REPOSITORY_ROOTS). Move the checkout there, or use a git URL."
+                "(KEEPWELL_REPOSITORY_ROOTS). Move the checkout there, or use a git URL."
             )
     return path
 
@@ -426,16 +431,16 @@ def _update(url: str, target: Path, protocols: list[str], deadline: float, optio
 
 
 @contextlib.contextmanager
-def checkout(service, *, roots: list[str] | tuple[str, ...] = ()) -> Iterator[Path]:
+def checkout(service) -> Iterator[Path]:
     """Yield the service's repository as a local folder; raise RepositoryError saying what to do.
 
-    A local path is yielded as it is (it must be absolute, a folder, and inside `roots` when given). A git
+    A local path is yielded as it is (absolute, a folder, inside KEEPWELL_REPOSITORY_ROOTS when set). A git
     URL is cloned or fetched into DATA_DIR/repositories/<service id> and reset to the remote's default branch;
     the clone is locked for the service until the block ends.
     """
     location = (service.repository or "").strip()
     if not is_remote(location):
-        yield local_path(service, roots)
+        yield local_path(service)
         return
     protocols, options = _check(location)
     deadline = time.monotonic() + timeout()

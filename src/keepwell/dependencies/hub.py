@@ -42,21 +42,21 @@ def options() -> Options:
 
 
 def repository_path(service) -> Path | None:
-    """Return the service's repository as a local folder (inside DEPS_REPOSITORY_ROOTS), or None."""
+    """Return the service's repository as a local folder (inside KEEPWELL_REPOSITORY_ROOTS), or None."""
     try:
-        return repositories.local_path(service, settings.DEPS_REPOSITORY_ROOTS)
+        return repositories.local_path(service)
     except repositories.RepositoryError:
         return None
 
 
 def can_scan(service) -> bool:
     """Return True when the service's repository is a local folder (inside the roots) or a git URL."""
-    return repositories.is_available(service, settings.DEPS_REPOSITORY_ROOTS)
+    return repositories.is_available(service)
 
 
 def _not_a_folder(service) -> str:
     try:
-        repositories.local_path(service, settings.DEPS_REPOSITORY_ROOTS)
+        repositories.local_path(service)
     except repositories.RepositoryError as exc:
         return str(exc)
     return f"The repository of {service.name} is not a folder on this machine."
@@ -72,7 +72,7 @@ def scan_service(service, scan_row: Scan | None = None) -> Scan:
     row.status, row.started = Scan.Status.RUNNING, timezone.now()
     row.save(update_fields=["status", "started"])
     try:
-        with repositories.checkout(service, roots=settings.DEPS_REPOSITORY_ROOTS) as path:
+        with repositories.checkout(service) as path:
             report = scan(path, options())
     except repositories.RepositoryError as exc:
         row.status, row.finished = Scan.Status.FAILED, timezone.now()
@@ -282,7 +282,7 @@ def _propose(folder: Path, changes: list, branch: str, title: str) -> prop.Outco
 
 def _propose_remote(service, changes: list, branch: str, title: str) -> prop.Outcome:
     """Write the proposal into the hub's clone of a git URL and push its branch; keep a patch if refused."""
-    with repositories.checkout(service, roots=settings.DEPS_REPOSITORY_ROOTS) as folder:
+    with repositories.checkout(service) as folder:
         try:
             outcome = _propose(folder, changes, branch, title)
             if outcome.mode == "branch" and outcome.edited:
