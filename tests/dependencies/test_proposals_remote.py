@@ -249,3 +249,31 @@ def test_a_remote_without_write_access_keeps_the_patch_and_hides_the_credentials
     assert repositories.redact(url) in proposal.error
     assert branches(bare) == ["main"]
     assert branches(settings.DATA_DIR / "repositories" / str(service.pk)) == ["main"]
+
+
+def test_the_proposals_tests_run_without_holding_the_clones_lock(service, registry, settings, tmp_path):
+    """A proposal's tests may run for half an hour: meanwhile a scan of the same service must get the clone."""
+    import sys
+
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DEPS_RUN_TESTS = True
+    service.repository = "file:///placeholder"  # the service needs its id before its lock path is known
+    service.save()
+    lock = repositories._lock_file(repositories.clone_dir(service))
+    probe = f"import fcntl; fcntl.flock(open({str(lock)!r}, 'a'), fcntl.LOCK_EX | fcntl.LOCK_NB)"
+    bare = tmp_path / "shop.git"
+    git("init", "-q", "--bare", "-b", "main", str(bare))
+    work = write_project(
+        tmp_path / "work",
+        extra={"pyproject.toml": f'[tool.keepwell]\ntest-command = "{sys.executable} -c \\"{probe}\\""\n'},
+    )
+    git("init", "-q", "-b", "main", cwd=work)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "init", cwd=work)
+    git("push", "-q", str(bare), "main", cwd=work)
+    service.repository = bare.as_uri()
+    service.save()
+    proposal = propose_major(service)
+    # The probe took the lock without waiting: the test command ran while nobody held it.
+    assert proposal.status == Proposal.Status.PASSED, (proposal.error, proposal.output)
+    assert f"keepwell/deps-{proposal.pk}" in branches(bare)

@@ -24,8 +24,8 @@ its organization), or its `repository` changes, the clone and its lock file are 
 transaction commits (`remove_clone`). A clone a job is using at that moment is left alone, and
 `sweep_clones` (run nightly) removes it later with any other folder whose service is gone.
 
-`push_branch(service, folder, branch)` sends a branch written into the clone (an update proposal) back to the
-remote under the same rules, and `delete_branch(folder, branch)` removes it from the clone afterwards.
+`copy_clone(folder, target)` copies a clone for long work outside its lock, and `push_branch(service, folder,
+branch)` sends a branch written there (an update proposal) to the service's remote under the same rules.
 """
 
 from __future__ import annotations
@@ -456,10 +456,10 @@ def _check_branch(branch: str) -> None:
 
 
 def push_branch(service, folder: Path, branch: str) -> str:
-    """Push `branch` of the service's clone in `folder` to the same branch of its remote; return the redacted URL.
+    """Push `branch` of the repository in `folder` to the same branch of the service's git URL.
 
-    Call it inside `checkout(service)`, so the clone's origin is the service's repository and the clone is
-    locked. Raise RepositoryError (with git's redacted reason) when the remote refuses or cannot be reached.
+    Return the redacted URL; raise RepositoryError (with git's redacted reason) when the remote refuses or
+    cannot be reached. The URL is checked (and pinned) as for a fetch.
     """
     _check_branch(branch)
     location = (service.repository or "").strip()
@@ -472,7 +472,7 @@ def push_branch(service, folder: Path, branch: str) -> str:
     ref = f"refs/heads/{branch}"
     try:
         _git(
-            ["push", "--quiet", "--no-verify", "origin", f"{ref}:{ref}"],
+            ["push", "--quiet", "--no-verify", "--", location, f"{ref}:{ref}"],
             env=_env(protocols),
             deadline=deadline,
             cwd=folder,
@@ -486,20 +486,14 @@ def push_branch(service, folder: Path, branch: str) -> str:
     return redact(location)
 
 
-def delete_branch(folder: Path, branch: str) -> None:
-    """Delete the local `branch` of the clone in `folder` when it is there, so the clone stays as a scan left it."""
-    _check_branch(branch)
-    deadline = time.monotonic() + timeout()
-    env = _env([])
-    try:
-        _git(
-            ["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-            env=env,
-            deadline=deadline,
-            cwd=folder,
-        )
-    except _TimedOut:
-        raise
-    except RepositoryError:
-        return  # not there: nothing to delete
-    _git(["branch", "--quiet", "-D", branch], env=env, deadline=deadline, cwd=folder)
+def copy_clone(folder: Path, target: Path) -> None:
+    """Clone the hub's clone in `folder` into the new folder `target` (objects hard-linked, so it is quick).
+
+    Work that runs long on a repository (an update proposal runs the service's tests) does it in such a copy,
+    so it holds the clone's lock only while the clone is fetched and copied, not while the tests run.
+    """
+    _git(
+        ["clone", "--quiet", "--local", "--", str(folder), str(target)],
+        env=_env(["file"]),
+        deadline=time.monotonic() + timeout(),
+    )

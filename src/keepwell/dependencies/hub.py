@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -281,30 +282,30 @@ def _propose(folder: Path, changes: list, branch: str, title: str) -> prop.Outco
 
 
 def _propose_remote(service, changes: list, branch: str, title: str) -> prop.Outcome:
-    """Write the proposal into the hub's clone of a git URL and push its branch; keep a patch if refused."""
-    with repositories.checkout(service) as folder:
-        try:
-            outcome = _propose(folder, changes, branch, title)
-            if outcome.mode == "branch" and outcome.edited:
-                try:
-                    where = repositories.push_branch(service, folder, branch)
-                except repositories.RepositoryError as exc:
-                    outcome.mode, outcome.branch = "patch", ""
-                    outcome.notes.insert(
-                        0,
-                        f"The remote refused the branch {branch}, so the change is kept as a patch "
-                        f"({' '.join(str(exc).split())}). Give the hub write access to "
-                        f"{repositories.redact(service.repository)} and propose again, or apply the patch "
-                        "yourself (git apply).",
-                    )
-                else:
-                    outcome.notes.insert(0, f"The branch {branch} was pushed to {where}.")
-        finally:
-            # The clone is the hub's own: the branch lives on the remote (or in the patch), not here.
+    """Write the proposal into a copy of the hub's clone of a git URL and push its branch; keep a patch if refused.
+
+    The clone is locked only while it is fetched and copied: the proposal's tests, which may run for half an
+    hour, do not hold up the service's scans, and the clone itself never gets the branch.
+    """
+    with tempfile.TemporaryDirectory(prefix="keepwell-proposal-") as scratch:
+        work = Path(scratch) / "repository"
+        with repositories.checkout(service) as folder:
+            repositories.copy_clone(folder, work)
+        outcome = _propose(work, changes, branch, title)
+        if outcome.mode == "branch" and outcome.edited:
             try:
-                repositories.delete_branch(folder, branch)
-            except repositories.RepositoryError:
-                log.warning("could not delete %s from the clone of %s", branch, service, exc_info=True)
+                where = repositories.push_branch(service, work, branch)
+            except repositories.RepositoryError as exc:
+                outcome.mode, outcome.branch = "patch", ""
+                outcome.notes.insert(
+                    0,
+                    f"The remote refused the branch {branch}, so the change is kept as a patch "
+                    f"({' '.join(str(exc).split())}). Give the hub write access to "
+                    f"{repositories.redact(service.repository)} and propose again, or apply the patch "
+                    "yourself (git apply).",
+                )
+            else:
+                outcome.notes.insert(0, f"The branch {branch} was pushed to {where}.")
     return outcome
 
 
