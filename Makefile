@@ -69,7 +69,7 @@ docs: $(VENV)/.installed-dev
 
 ## bench: run every benchmark in bench/ and print its figures
 bench: $(VENV)/.installed-dev
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python "$$script" || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python "$$script" || exit 1; done
 
 ## system-deps: install the system packages the tests need (Chromium), when run as root
 system-deps:

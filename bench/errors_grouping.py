@@ -16,27 +16,23 @@ sustained, with RSS under 300 MB. The figures depend on the machine and its load
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _scratch_db import SCHEMA, add_database_options, databases, scratch_database
+
 PYTHON = sys.executable
 KEEPWELL = str(Path(PYTHON).parent / "keepwell")
 SCRATCH_DB = "keepwell_bench_errors_grouping"
 
-SETUP = """
-import json, os, random, sys, uuid, django
-os.environ["DJANGO_SETTINGS_MODULE"] = "keepwell.settings"
-django.setup()
-from django.apps import apps
-from django.conf import settings
-from django.core.management import call_command
-settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
-call_command("migrate", run_syncdb=True, verbosity=0)
+# These imports come first, before SCHEMA's: the SDK sends the script's first globals with each event (as a
+# frame's variables), so their order sets the envelopes' content and size.
+SETUP = (
+    "import json, os, random, sys, uuid, django\n"
+    + SCHEMA
+    + """
 import sentry_sdk
 from sentry_sdk.transport import Transport
 from keepwell.core.models import Organization, Service
@@ -97,6 +93,7 @@ for pk in RawEnvelope.objects.values_list("id", flat=True):
     process_envelope(pk)
 print(json.dumps({"envelopes": total, "bytes": sum(len(r.body) for r in rows) // total}))
 """
+)
 
 COUNT = """
 import json, os, django
@@ -139,12 +136,10 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def bench(label: str, database_url: str | None, args) -> dict:
-    with tempfile.TemporaryDirectory(prefix="kw-bench-grouping-") as data_dir:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPWELL_")}
-        env.update(KEEPWELL_DATA_DIR=data_dir, BENCH_EVENTS=str(args.events), KEEPWELL_LOG_LEVEL="WARNING")
-        if database_url:
-            env["KEEPWELL_DATABASE_URL"] = database_url
+def bench(label: str, args) -> dict:
+    with scratch_database(label, SCRATCH_DB, args.postgres, "kw-bench-grouping-") as scratch:
+        database_url, data_dir = scratch.database_url, scratch.data_dir
+        env = scratch.environ(BENCH_EVENTS=str(args.events))
         setup = run_python(SETUP, env)
         started = time.monotonic()
         worker = subprocess.Popen(
@@ -191,38 +186,14 @@ def bench(label: str, database_url: str | None, args) -> dict:
         }
 
 
-def postgres_url(base: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return f"{base}/{SCRATCH_DB}"
-
-
-def drop_postgres(base: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000, help="envelopes to process (one event each)")
     parser.add_argument("--workers", type=int, default=2, help="threads of the job consumer")
-    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="sqlite")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    add_database_options(parser, default="sqlite")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
     args = parser.parse_args()
-    results = []
-    if args.database in ("sqlite", "both"):
-        results.append(bench("sqlite", None, args))
-    if args.database in ("postgres", "both"):
-        try:
-            results.append(bench("postgres", postgres_url(args.postgres), args))
-        finally:
-            drop_postgres(args.postgres)
+    results = [bench(database, args) for database in databases(args.database)]
     for r in results:
         print(
             f"{r['database']:>8}: {r['stored']} of {r['envelopes']} events ({r['envelope_bytes']} bytes each) "

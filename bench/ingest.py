@@ -26,20 +26,15 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _scratch_db import SCHEMA, add_database_options, databases, scratch_database
+
 PYTHON = sys.executable
 SCRATCH_DB = "keepwell_bench_errors_ingest"
 PLACEHOLDER = "f" * 32
 
-SETUP = """
-import json, os, django
-os.environ["DJANGO_SETTINGS_MODULE"] = "keepwell.settings"
-django.setup()
-from django.apps import apps
-from django.conf import settings
-from django.core.management import call_command
-settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
-call_command("migrate", run_syncdb=True, verbosity=0)
+SETUP = (
+    SCHEMA
+    + """
 from keepwell.core.models import Organization, Service
 from keepwell.errors.models import Dsn
 org = Organization.objects.create(slug="bench", name="Bench")
@@ -47,6 +42,7 @@ service = Service.objects.create(organization=org, name="Bench", slug="bench")
 dsn = Dsn.issue(service, label="bench", rate_limit=0)
 print(json.dumps({"project_id": dsn.project_id, "public_key": dsn.public_key}))
 """
+)
 
 COUNT = """
 import json, os, django
@@ -297,16 +293,6 @@ def run(label: str, env: dict, args, body: bytes, body_label: str) -> dict:
     }
 
 
-def postgres_env(base_env: dict, server_url: str):
-    import psycopg
-
-    admin = f"{server_url.rstrip('/')}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return {**base_env, "KEEPWELL_DATABASE_URL": f"{server_url.rstrip('/')}/{SCRATCH_DB}"}, admin
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per run")
@@ -316,37 +302,18 @@ def main() -> int:
         "--workers", type=int, default=0, help="uvicorn processes (default 1 SQLite, 2 PostgreSQL)"
     )
     parser.add_argument("--body", choices=["small", "6mib", "both"], default="small")
-    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="sqlite")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    add_database_options(parser, default="sqlite")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: install the Debian package `wrk` (apt-get install wrk).")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KEEPWELL_")}
-    base.update(
-        PYTHONPATH=str(ROOT / "src"),
-        KEEPWELL_LOG_LEVEL="WARNING",
-        KEEPWELL_SECRET_KEY="bench-" + "x" * 50,
-        KEEPWELL_ERRORS_RATE_LIMIT="0",
-    )
     bodies = ["small", "6mib"] if args.body == "both" else [args.body]
-    databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     results = []
     for body_label in bodies:
         body = sdk_envelope(body_label)
-        for database in databases:
-            data = tempfile.mkdtemp(prefix="keepwell-bench-errors-")
-            env, admin = {**base, "KEEPWELL_DATA_DIR": data}, None
-            if database == "postgres":
-                env, admin = postgres_env(env, args.postgres)
-            try:
+        for database in databases(args.database):
+            with scratch_database(database, SCRATCH_DB, args.postgres, "keepwell-bench-errors-") as scratch:
+                env = scratch.environ(KEEPWELL_ERRORS_RATE_LIMIT="0")
                 results.append(run(database, env, args, body, body_label))
-            finally:
-                if admin:
-                    import psycopg
-
-                    with psycopg.connect(admin, autocommit=True) as conn:
-                        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-                shutil.rmtree(data, ignore_errors=True)
     print(
         f"wrk -t{args.threads} -d{args.duration}s, {os.cpu_count()} CPUs (shared with wrk and whatever else runs)"
     )

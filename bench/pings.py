@@ -22,22 +22,15 @@ import sys
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _scratch_db import SCHEMA, add_database_options, databases, scratch_database
+
 PYTHON = sys.executable
 SCRATCH_DB = "keepwell_bench_pings"
 
-SETUP = """
-import json, os, django
-os.environ["DJANGO_SETTINGS_MODULE"] = "keepwell.settings"
-django.setup()
-from django.apps import apps
-from django.conf import settings
-from django.core.management import call_command
-# A scratch database: every table straight from the models, as the test suite does.
-settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
-call_command("migrate", run_syncdb=True, verbosity=0)
+SETUP = (
+    SCHEMA
+    + """
 from keepwell.core.models import Organization, Service
 from keepwell.monitoring.models import Heartbeat
 org = Organization.objects.create(slug="bench", name="Bench")
@@ -48,6 +41,7 @@ rows = Heartbeat.objects.bulk_create(
 )
 print(json.dumps([str(r.uuid) for r in Heartbeat.objects.order_by("id")]))
 """
+)
 
 COUNT = """
 import json, os, django
@@ -183,16 +177,6 @@ def run(label: str, env: dict, args, wrk: str) -> dict:
     return result
 
 
-def postgres_env(base_env: dict, server_url: str):
-    import psycopg
-
-    admin = f"{server_url.rstrip('/')}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return {**base_env, "KEEPWELL_DATABASE_URL": f"{server_url.rstrip('/')}/{SCRATCH_DB}"}, admin
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per database")
@@ -205,36 +189,13 @@ def main() -> int:
         help="uvicorn worker processes (default: 1 on SQLite, 2 on PostgreSQL)",
     )
     parser.add_argument("--heartbeats", type=int, default=1000)
-    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--postgres", default="postgres://postgres@127.0.0.1:5432", help="server to create a scratch DB on"
-    )
+    add_database_options(parser, default="both")
     args = parser.parse_args()
     wrk = ensure_wrk()
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KEEPWELL_")}
-    base.update(
-        PYTHONPATH=str(ROOT / "src"),
-        KEEPWELL_LOG_LEVEL="WARNING",
-        KEEPWELL_SECRET_KEY="bench-" + "x" * 50,
-    )
     results = []
-    if args.database in ("sqlite", "both"):
-        data = tempfile.mkdtemp(prefix="keepwell-bench-pings-")
-        try:
-            results.append(run("sqlite", {**base, "KEEPWELL_DATA_DIR": data}, args, wrk))
-        finally:
-            shutil.rmtree(data, ignore_errors=True)
-    if args.database in ("postgres", "both"):
-        data = tempfile.mkdtemp(prefix="keepwell-bench-pings-")
-        env, admin = postgres_env({**base, "KEEPWELL_DATA_DIR": data}, args.postgres)
-        try:
-            results.append(run("postgres", env, args, wrk))
-        finally:
-            import psycopg
-
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-            shutil.rmtree(data, ignore_errors=True)
+    for database in databases(args.database):
+        with scratch_database(database, SCRATCH_DB, args.postgres, "keepwell-bench-pings-") as scratch:
+            results.append(run(database, scratch.environ(), args, wrk))
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, uvicorn workers: "
         f"{args.workers or ', '.join(f'{db} {n}' for db, n in DEFAULT_WORKERS.items())}, "

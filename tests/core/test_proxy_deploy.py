@@ -6,14 +6,12 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from django.test import Client
 from django.urls import reverse
 from sentry_sdk.envelope import Envelope as SdkEnvelope
@@ -23,6 +21,7 @@ from keepwell.core.clientip import parse_networks
 from keepwell.core.models import AuditEvent
 from keepwell.errors.models import Dsn, RawEnvelope
 from keepwell.monitoring.models import Heartbeat
+from uvicorn_server import UvicornServer
 
 CLIENT = "198.51.100.7"
 HSTS = "Strict-Transport-Security"
@@ -206,38 +205,22 @@ def test_a_wrong_trusted_proxies_value_stops_keepwell_saying_what_is_wrong(tmp_p
 # --- Under uvicorn, as `keepwell serve` runs it (the ping and Sentry fast paths answer first) -------------
 
 
-class Served:
+def Served() -> UvicornServer:
     """keepwell's ASGI application under uvicorn with serve's options, on 127.0.0.1 at a free port."""
+    from django.core.handlers.asgi import ASGIHandler
 
-    def __init__(self):
-        from django.core.handlers.asgi import ASGIHandler
+    from keepwell.errors.ingest_asgi import SentryIngestFastPath
+    from keepwell.monitoring.ping_fastpath import PingFastPath
 
-        from keepwell.errors.ingest_asgi import SentryIngestFastPath
-        from keepwell.monitoring.ping_fastpath import PingFastPath
+    # A handler of its own: Django's middleware reads some settings (HSTS) once, when it is built.
+    pings = PingFastPath(ASGIHandler())
+    app = SentryIngestFastPath(pings, threads=2)
 
-        # A handler of its own: Django's middleware reads some settings (HSTS) once, when it is built.
-        self.pings = PingFastPath(ASGIHandler())
-        self.app = SentryIngestFastPath(self.pings, threads=2)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", **processes.UVICORN_OPTIONS
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
+    def close():
+        app.close()  # closes the pool threads' database connections, so the test database can be dropped
+        pings.writer.stop()
 
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.app.close()  # closes the pool threads' database connections, so the test database can be dropped
-        self.pings.writer.stop()
+    return UvicornServer(app, close=close, **processes.UVICORN_OPTIONS)
 
 
 @pytest.fixture

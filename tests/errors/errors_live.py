@@ -6,39 +6,24 @@ than inside the server: the test database is SQLite in memory shared between thr
 writer at once instead of waiting for it as the database file does, so a job writing while the server
 answers the SDK would fail there (and only there)."""
 
-import socket
-import threading
 import time
 
 import httpx
-import uvicorn
 
 from keepwell.core.models import ApiToken
 from keepwell.errors.models import Dsn
+from uvicorn_server import UvicornServer
 
 
-class LiveKeepwell:
+class LiveKeepwell(UvicornServer):
     """keepwell under uvicorn on 127.0.0.1 at a free port."""
 
     def __init__(self):
         from keepwell.asgi import pings as application
         from keepwell.errors.ingest_asgi import SentryIngestFastPath
 
-        self.app = SentryIngestFastPath(application)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
+        app = SentryIngestFastPath(application)
+        super().__init__(app, close=app.close)
 
     def process(self) -> int:
         """Run the job that processes the spool, as a worker would; return the events it stored."""
@@ -59,11 +44,6 @@ class LiveKeepwell:
         return httpx.Client(
             base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(5)
-        self.app.close()
 
 
 def wait_until(check, timeout: float = 15.0, interval: float = 0.05):

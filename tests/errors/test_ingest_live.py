@@ -2,50 +2,19 @@
 `keepwell serve` runs it) and under Django's own server; plus hostile bodies sent over real sockets."""
 
 import socket
-import threading
 import time
 import tracemalloc
 import zlib
 
 import pytest
 import sentry_sdk
-import uvicorn
 
 from keepwell.errors.envelope import parse_envelope
 from keepwell.errors.ingest_asgi import SentryIngestFastPath
 from keepwell.errors.models import Dsn, RawEnvelope
+from uvicorn_server import UvicornServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Server:
-    """keepwell's ASGI application under uvicorn in a thread: behind the ingestion fast path, or without it
-    (then Django's views answer, as they do for anything the fast path hands on)."""
-
-    def __init__(self, fast_path: bool = True, threads: int = 4):
-        from keepwell.asgi import pings as application
-
-        self.app = SentryIngestFastPath(application, threads=threads) if fast_path else application
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(5)
-        if isinstance(self.app, SentryIngestFastPath):
-            self.app.close()
 
 
 @pytest.fixture(autouse=True)
@@ -67,13 +36,19 @@ def enqueued(monkeypatch):
 
 
 def serve(settings, fast_path=True, threads=4):
+    """keepwell's ASGI application under uvicorn in a thread: behind the ingestion fast path, or without it
+    (then Django's views answer, as they do for anything the fast path hands on)."""
+    from keepwell.asgi import pings as application
+
     settings.BASE_URL = "http://testserver"
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    server = Server(fast_path, threads)
-    try:
+    if fast_path:
+        app = SentryIngestFastPath(application, threads=threads)
+        server = UvicornServer(app, close=app.close)
+    else:
+        server = UvicornServer(application)
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

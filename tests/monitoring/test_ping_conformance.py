@@ -6,15 +6,12 @@ uvicorn, as `keepwell serve` does: plain UUID pings take the fast path, the othe
 
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 
 import pytest
-import uvicorn
 
 from keepwell.monitoring.models import Heartbeat, PingKey
+from uvicorn_server import UvicornServer
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl (Debian package curl)"),
@@ -29,40 +26,15 @@ def heartbeat(service):
     )
 
 
-class Server:
-    def __init__(self):
-        from keepwell.asgi import pings as application
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-
-    def stop(self):
-        from keepwell.asgi import pings
-
-        self.server.should_exit = True
-        self.thread.join(5)
-        pings.writer.stop()  # closes its database connection, so the test database can be dropped
-
-
 @pytest.fixture
 def asgi_server(transactional_db, settings):
     """keepwell's ASGI application under uvicorn on loopback (like `keepwell serve`)."""
+    from keepwell.asgi import pings
+
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    server = Server()
-    try:
+    # Stopping the ping writer closes its database connection, so the test database can be dropped.
+    with UvicornServer(pings, close=pings.writer.stop) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def sh(line: str, **env) -> subprocess.CompletedProcess:
