@@ -1,4 +1,5 @@
-"""A monitor's history: daily uptime and latency from raw results and rollups, and the downsampling job.
+"""A monitor's history: daily uptime and latency from raw results and rollups, and the downsampling job;
+a heartbeat's daily uptime, replayed from its ping log (heartbeat_history.py).
 
 Raw results stay 7 days, hourly rollups 90 days, daily rollups for ever (see rollups.py for the arithmetic).
 """
@@ -10,8 +11,10 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
-from .models import CheckResult, Monitor, Rollup
+from . import heartbeat_history
+from .models import CheckResult, Heartbeat, Monitor, Ping, Rollup
 from .rollups import Bucket, cutoffs, floor, merge, summarize
+from .statuspage_state import combine_days
 
 BATCH = 5000
 
@@ -51,6 +54,64 @@ def daily_uptime(monitor: Monitor, days: int = 90, now=None) -> list[tuple[date,
         bucket.checks += row["checks"] or 0
         bucket.failures += row["failures"] or 0
     return [(day, counts[day].uptime if day in counts else None) for day in _days(days, now)]
+
+
+def heartbeats_daily_uptime(
+    heartbeats: list[Heartbeat], days: int = 90, now=None
+) -> dict[int, list[tuple[date, float | None]]]:
+    """Return {heartbeat id: [(day, uptime %)]} for the last `days` UTC days, oldest first, in one query.
+
+    A day's uptime is the share of it the heartbeat was up, replayed from its ping log: days before its
+    oldest kept ping (KEEPWELL_PING_LOG_LIMIT keeps the newest) and before its first ping are None.
+    """
+    now = now or timezone.now()
+    day_list, since = _days(days, now), _since(days, now)
+    pings: dict[int, list[tuple[datetime, str]]] = {}
+    if heartbeats:
+        rows = (
+            Ping.objects.filter(heartbeat_id__in=[h.pk for h in heartbeats])
+            .exclude(kind=Ping.Kind.LOG)
+            .order_by("heartbeat_id", "n")
+            .values_list("heartbeat_id", "created", "kind")
+        )
+        for heartbeat_id, created, kind in rows.iterator(chunk_size=BATCH):
+            pings.setdefault(heartbeat_id, []).append((created, kind))
+    out = {}
+    for hb in heartbeats:
+        replayed = heartbeat_history.replay(
+            pings.get(hb.pk, ()),
+            kind=hb.kind,
+            period=hb.period,
+            grace=hb.grace,
+            schedule=hb.schedule,
+            tz=hb.tz,
+            status_now=hb.status,
+            now=now,
+            since=since,
+        )
+        out[hb.pk] = heartbeat_history.daily_uptime(replayed, day_list)
+    return out
+
+
+def components_daily_uptime(
+    components, days: int = 90, now=None
+) -> dict[int, list[tuple[date, float | None]]]:
+    """Return {component id: [(day, uptime %)]}: the mean of its monitors' and heartbeats' days, oldest first.
+
+    The components' monitors and heartbeats must be prefetched; each is read once, however many components
+    show it.
+    """
+    now = now or timezone.now()
+    monitors = {m.pk: m for c in components for m in c.monitors.all()}
+    heartbeats = {h.pk: h for c in components for h in c.heartbeats.all()}
+    monitor_days = {pk: daily_uptime(m, days=days, now=now) for pk, m in monitors.items()}
+    heartbeat_days = heartbeats_daily_uptime(list(heartbeats.values()), days=days, now=now)
+    out = {}
+    for c in components:
+        series = [monitor_days[m.pk] for m in c.monitors.all()]
+        series += [heartbeat_days[h.pk] for h in c.heartbeats.all()]
+        out[c.pk] = combine_days(series) if series else [(day, None) for day in _days(days, now)]
+    return out
 
 
 def _as_date(value) -> date:

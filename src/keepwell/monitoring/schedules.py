@@ -4,6 +4,7 @@ Every function takes the current time as an argument, so tests drive it with any
 cron expressions and finding when they fire is keepwell.core.cron, shared with backups.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,11 +25,17 @@ def validate_period(name: str, seconds: int) -> int:
 
 
 def next_expected(
-    kind: str, *, last_ping: datetime, period: int = 0, schedule: str = "", tz: str = "UTC"
+    kind: str,
+    *,
+    last_ping: datetime,
+    period: int = 0,
+    schedule: str = "",
+    tz: str = "UTC",
+    next_fire: Callable[[str, str, datetime], datetime] = cron.next_fire,
 ) -> datetime:
-    """Return when the ping after one at `last_ping` is expected."""
+    """Return when the ping after one at `last_ping` is expected (`next_fire` finds a cron line's next run)."""
     if kind == "cron":
-        return cron.next_fire(schedule, tz, last_ping)
+        return next_fire(schedule, tz, last_ping)
     return last_ping + timedelta(seconds=period)
 
 
@@ -42,6 +49,7 @@ def going_down_after(
     grace: int = 0,
     schedule: str = "",
     tz: str = "UTC",
+    next_fire: Callable[[str, str, datetime], datetime] = cron.next_fire,
 ) -> datetime | None:
     """Return the moment a heartbeat in `status` goes down if no ping arrives, or None if it cannot."""
     if status == "started" and last_start is not None:
@@ -49,7 +57,9 @@ def going_down_after(
         return last_start + timedelta(seconds=grace)
     if status != "up" or last_ping is None:
         return None  # new, paused and down heartbeats wait for a ping
-    expected = next_expected(kind, last_ping=last_ping, period=period, schedule=schedule, tz=tz)
+    expected = next_expected(
+        kind, last_ping=last_ping, period=period, schedule=schedule, tz=tz, next_fire=next_fire
+    )
     if expected.year >= 9999:  # cron.NEVER: an expression that never fires (30 February)
         return None
     return expected + timedelta(seconds=grace)
@@ -114,8 +124,12 @@ def apply_ping(
     alert_after: datetime | None,
     rid_given: bool = False,
     rid_start: datetime | None = None,
+    next_fire: Callable[[str, str, datetime], datetime] = cron.next_fire,
 ) -> PingEffect:
-    """Return the effect of a ping at `now` on a heartbeat in the state given (with `rid`: its start's time)."""
+    """Return the effect of a ping at `now` on a heartbeat in the state given (with `rid`: its start's time).
+
+    `next_fire` finds a cron line's next run: a replay of many pings passes a memoizing one.
+    """
     if exit_status is not None:
         ping_kind = "success" if exit_status == 0 else "fail"
     duration = None
@@ -140,6 +154,7 @@ def apply_ping(
         grace=grace,
         schedule=schedule,
         tz=tz,
+        next_fire=next_fire,
     )
     effect.went_down = effect.status == "down" and status != "down"
     # Up from down, or from a run that began while it was down (new and paused ones have no finding).

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from keepwell.core.findings import raise_finding, resolve_finding
 from keepwell.core.models import MaintenanceWindow
 
-from . import alertmanager, statuspage_cache, statuspage_state
+from . import alertmanager, history, statuspage_cache, statuspage_state
 from .models import AlertmanagerHook, Incident, IncidentUpdate, StatusPage
 
 MISSING = "-"  # cached for a slug with no published page
@@ -119,12 +119,6 @@ def status_feed(request, slug):
     return _public(HttpResponse(text, content_type="application/atom+xml; charset=utf-8"))
 
 
-def _daily_uptime(monitor, now):
-    from .history import daily_uptime
-
-    return daily_uptime(monitor, days=90, now=now)
-
-
 def _incidents(page):
     updates = Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-created", "-id"))
     return page.incidents.prefetch_related(updates, "components")
@@ -159,19 +153,20 @@ def page_context(page, now=None) -> dict:
             )
     maintenance.sort(key=lambda w: w["start"])
     rows = []
+    uptime_days = history.components_daily_uptime(components, days=90, now=now)
     for component in components:
         monitors, heartbeats = list(component.monitors.all()), list(component.heartbeats.all())
         services = {m.service_id for m in monitors} | {h.service_id for h in heartbeats}
         statuses = [m.status for m in monitors] + [h.status for h in heartbeats]
         state = statuspage_state.component_state(statuses, in_maintenance=bool(services & held))
-        days = statuspage_state.combine_days([_daily_uptime(m, now) for m in monitors])
+        days = uptime_days[component.pk]
         uptime = statuspage_state.overall_uptime(days)
         rows.append(
             {
                 "name": component.name,
                 "state": state,
                 "label": statuspage_state.LABELS[state],
-                "bar": _bar_svg(component.name, days),
+                "bar": bar_svg(component.name, days),
                 "uptime": uptime,
                 "first_day": days[0][0] if days else None,
             }
@@ -197,7 +192,7 @@ def page_context(page, now=None) -> dict:
     }
 
 
-def _bar_svg(name: str, days) -> str:
+def bar_svg(name: str, days) -> str:
     """Return the inline SVG of a 90-day uptime bar (built here: 90 rectangles cost a template dearly)."""
     rects = format_html_join(
         "",

@@ -11,8 +11,10 @@ from django.views.decorators.http import require_POST
 
 from keepwell.core.access import org_view
 
+from . import history, statuspage_state
 from .models import AlertmanagerHook, Incident, IncidentUpdate, StatusComponent, StatusPage
 from .statuspage_forms import ComponentForm, HookForm, IncidentForm, IncidentUpdateForm, StatusPageForm
+from .views_public import bar_svg
 
 
 def _page(request, pk) -> StatusPage:
@@ -51,7 +53,12 @@ def page_new(request, org_slug):
 def page_detail(request, org_slug, pk):
     """Show a page's components and incidents, with links to change them."""
     page = _page(request, pk)
-    components = page.components.prefetch_related("monitors", "heartbeats")
+    components = list(page.components.prefetch_related("monitors", "heartbeats"))
+    uptime_days = history.components_daily_uptime(components, days=90)
+    for component in components:
+        days = uptime_days[component.pk]
+        component.bar = bar_svg(component.name, days)
+        component.uptime = statuspage_state.overall_uptime(days)
     incidents = page.incidents.prefetch_related(
         Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-created", "-id"))
     )[:50]
