@@ -21,7 +21,8 @@ from .prober.wire import Outcome, assignment_to_json
 
 UNAUTHORIZED = (
     "Send a prober token as 'Authorization: Bearer <token>'. Create one with "
-    "`keepwell prober token create --org SLUG --location NAME`; an API token of a person does not work here."
+    "`keepwell prober token create --org SLUG --location NAME` or on the organization's Monitoring → Probers "
+    "page; an API token of a person does not work here."
 )
 
 

@@ -3,14 +3,12 @@
 import asyncio
 import logging
 import os
-import re
 import signal
 import sys
 from urllib.parse import urlsplit
 
 from keepwell.commands import CommandError, add_process
 
-LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
 # How often a running prober logs what it did.
 LOG_EVERY = 60.0
 
@@ -66,9 +64,7 @@ def token_create(args) -> int:
 
     from .models import Prober
 
-    location = _location(args.location)
-    if location == "local":
-        raise CommandError("'local' is the hub's own location; name the remote one, e.g. frankfurt.", code=2)
+    location = _location(args.location, for_token=True)
     ensure_database()
     org = Organization.objects.filter(slug=args.org.strip()).first()
     if org is None:
@@ -80,14 +76,17 @@ def token_create(args) -> int:
     return 0
 
 
-def _location(value: str) -> str:
-    value = (value or "").strip()
-    if not LOCATION.match(value):
-        raise CommandError(
-            f"--location {value!r} is not a location name: use 1 to 100 letters, digits, spaces, dots, "
-            "hyphens or underscores, e.g. frankfurt.",
-            code=2,
-        )
+def _location(value: str, for_token: bool = False) -> str:
+    """Return the --location given, checked as the prober tokens page checks it (prober/wire.py); 'local'
+    names no token's location, but a prober may still be started with it (the hub then refuses it)."""
+    from .prober.wire import LOCAL, clean_location
+
+    try:
+        value = clean_location(value)
+    except ValueError as exc:
+        if (value or "").strip() == LOCAL and not for_token:
+            return LOCAL
+        raise CommandError(f"--location {exc}", code=2) from None
     return value
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import views_heartbeats as heartbeats
 from . import views_monitors as monitors
+from . import views_probers as probers
 
 urlpatterns = [
     path("", monitors.monitor_list, name="monitors"),
@@ -18,4 +19,6 @@ urlpatterns = [
     path("heartbeats/<uuid:uuid>/edit", heartbeats.heartbeat_edit, name="heartbeat-edit"),
     path("heartbeats/<uuid:uuid>/pause", heartbeats.heartbeat_pause, name="heartbeat-pause"),
     path("heartbeats/<uuid:uuid>/delete", heartbeats.heartbeat_delete, name="heartbeat-delete"),
+    path("probers/", probers.prober_list, name="probers"),
+    path("probers/<int:pk>/revoke", probers.prober_revoke, name="prober-revoke"),
 ]

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from keepwell.core.models import Organization
 
+from ..prober.wire import clean_location
 from .monitors import Monitor
 
 PROBER_TOKEN_PREFIX = "kwp_"
@@ -18,6 +19,7 @@ class Prober(models.Model):
 
     organization = models.ForeignKey(Organization, models.CASCADE, related_name="probers")
     location = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, blank=True, help_text="What the team calls it (optional).")
     token_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12)
     created = models.DateTimeField(default=timezone.now)
@@ -28,20 +30,34 @@ class Prober(models.Model):
         ordering = ["location"]
 
     def __str__(self):
-        return self.location
+        return f"{self.name} ({self.location})" if self.name else self.location
 
     @staticmethod
     def hash(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, organization, location: str):
-        """Create a prober for `location` and return (row, the plain token, shown once)."""
+    def issue(cls, organization, location: str, name: str = ""):
+        """Create a prober for `location` and return (row, the plain token, shown once).
+
+        Raises ValueError for a location that `clean_location` refuses.
+        """
+        location = clean_location(location)
         plain = PROBER_TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = cls.objects.create(
-            organization=organization, location=location, token_hash=cls.hash(plain), prefix=plain[:10]
+            organization=organization,
+            location=location,
+            name=name.strip()[:100],
+            token_hash=cls.hash(plain),
+            prefix=plain[:10],
         )
         return row, plain
+
+    def revoke(self, now=None) -> None:
+        """Revoke the token: the prober API answers it 401 from now on (its row stays, for the record)."""
+        if self.revoked_at is None:
+            self.revoked_at = now or timezone.now()
+            self.save(update_fields=["revoked_at"])
 
     @classmethod
     def authenticate(cls, plain: str):

@@ -1,7 +1,25 @@
-"""What a prober is given and what it hands back, and their JSON form for remote probers. Pure: no Django."""
+"""What a prober is given and what it hands back, their JSON form for remote probers, and the names of the
+places probers run. Pure: no Django."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+
+LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
+LOCAL = "local"  # the hub's own probers' location
+
+
+def clean_location(value: str) -> str:
+    """Return a remote prober's location name, stripped, or raise ValueError saying what is wrong."""
+    value = (value or "").strip()
+    if not LOCATION.match(value):
+        raise ValueError(
+            f"{value!r} is not a location name: use 1 to 100 letters, digits, spaces, dots, hyphens or "
+            "underscores, e.g. frankfurt."
+        )
+    if value == LOCAL:
+        raise ValueError("'local' is the hub's own location; name the remote one, e.g. frankfurt.")
+    return value
 
 
 @dataclass
