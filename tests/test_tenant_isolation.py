@@ -121,7 +121,7 @@ def world(acme, alice, bob, charlie, other_org, webhook_receiver):
         organization=acme, service=service, name="Zeppelin monitor", target="https://zeppelin.example/"
     )
     check_result = CheckResult.objects.create(monitor=monitor, ok=False, error="Zeppelin error")
-    from keepwell.monitoring.models import AlertmanagerHook, Incident, StatusComponent, StatusPage
+    from keepwell.monitoring.models import AlertmanagerHook, Incident, Prober, StatusComponent, StatusPage
 
     status_page = StatusPage.objects.create(
         organization=acme, slug="zeppelin-status", title="Zeppelin status"
@@ -131,6 +131,7 @@ def world(acme, alice, bob, charlie, other_org, webhook_receiver):
     incident = Incident.objects.create(page=status_page, title="Zeppelin incident")
     incident_update = incident.add_update("investigating", "Zeppelin update")
     hook, _ = AlertmanagerHook.issue(service, "Zeppelin hook")
+    prober, _ = Prober.issue(acme, "zeppelin-dc", name="Zeppelin prober")
     objects = [
         service,
         finding,
@@ -150,6 +151,7 @@ def world(acme, alice, bob, charlie, other_org, webhook_receiver):
         incident,
         incident_update,
         hook,
+        prober,
     ]
     objects += list(Membership.objects.filter(organization=acme))
     objects += list(finding.events.all())
