@@ -287,7 +287,7 @@ def test_a_duplicate_event_id_is_answered_but_dropped(dsn):
 # --- Rate limits -------------------------------------------------------------------------------------------
 
 
-def test_a_key_over_its_rate_limit_gets_429_with_the_headers_sdks_obey(dsn):
+def test_a_key_over_its_rate_limit_gets_429_with_the_headers_sdks_obey(dsn, one_rate_minute):
     from sentry_sdk.transport import _parse_rate_limits
 
     dsn.rate_limit = 3
@@ -304,7 +304,7 @@ def test_a_key_over_its_rate_limit_gets_429_with_the_headers_sdks_obey(dsn):
     assert RawEnvelope.objects.count() == 3
 
 
-def test_rate_limits_are_per_key(dsn, service):
+def test_rate_limits_are_per_key(dsn, service, one_rate_minute):
     dsn.rate_limit = 1
     dsn.save()
     other = Dsn.issue(service, rate_limit=1)
@@ -401,7 +401,7 @@ def test_a_content_length_that_is_not_a_number_gets_400(dsn):
 
 
 def test_a_group_commit_spools_a_batch_once_per_event_and_counts_each_envelope_against_the_rate(
-    service, django_capture_on_commit_callbacks
+    service, django_capture_on_commit_callbacks, one_rate_minute
 ):
     from keepwell.errors import ingest
 

@@ -133,7 +133,7 @@ def test_the_python_sdk_works_against_django_s_views(django_server, service, enq
     assert RawEnvelope.objects.get().event_id == event_id
 
 
-def test_the_sdk_honours_the_rate_limit_answer(asgi_server, service):
+def test_the_sdk_honours_the_rate_limit_answer(asgi_server, service, one_rate_minute):
     from sentry_sdk.transport import _parse_rate_limits
 
     dsn, url = make_dsn(service, asgi_server.url, rate_limit=1)
