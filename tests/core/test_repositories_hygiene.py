@@ -9,12 +9,12 @@ import os
 import socket
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from django.db import transaction
 
+from git_http_server import serve_git
 from keepwell.core import repositories
 from keepwell.core.models import Organization, Service
 from keepwell.core.repositories import RepositoryError, checkout
@@ -256,60 +256,6 @@ def test_an_ssh_fetch_that_takes_too_long_is_stopped(service, data, settings, tm
 # --- http(s): git connects only to the address the guard approved (DNS rebinding) ------------------------
 
 
-class _GitHttp(BaseHTTPRequestHandler):
-    """Serve the bare repositories under `root` read-only with `git http-backend`."""
-
-    root: str = ""
-
-    def log_message(self, *args):  # keep the test output quiet
-        pass
-
-    def do_GET(self):
-        self._backend()
-
-    def do_POST(self):
-        self._backend()
-
-    def _backend(self):
-        path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": self.root,
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "REQUEST_METHOD": self.command,
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": self.client_address[0],
-            "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
-        }
-        out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
-        head, _, payload = out.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.decode("latin-1").split("\r\n"):
-            key, _, value = line.partition(":")
-            if key.lower() == "status":
-                status = int(value.strip().split()[0])
-            elif key:
-                headers.append((key, value.strip()))
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-def _serve(root: Path, address: str, port: int) -> ThreadingHTTPServer:
-    handler = type("Handler", (_GitHttp,), {"root": str(root)})
-    server = ThreadingHTTPServer((address, port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture
 def two_servers(tmp_path):
     """The approved server on 127.0.0.2 and an "internal" one on 127.0.0.1, at the same port."""
@@ -319,9 +265,9 @@ def two_servers(tmp_path):
     make_bare(tmp_path / "internal", "shop.git", "# from the internal address\n")
     servers = []
     for _ in range(20):
-        approved = _serve(tmp_path / "approved", "127.0.0.2", 0)
+        approved = serve_git(tmp_path / "approved", "127.0.0.2", 0)
         try:
-            internal = _serve(tmp_path / "internal", "127.0.0.1", approved.server_address[1])
+            internal = serve_git(tmp_path / "internal", "127.0.0.1", approved.server_address[1])
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise

@@ -1,15 +1,13 @@
 """Update proposals for a service whose repository is a git URL: written in the hub's clone, pushed to the remote."""
 
-import os
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from deps_hub_fixtures import *  # noqa: F403  (the registry fixture)
 from deps_project import write_project
 
+from git_http_server import serve_git
 from keepwell.core import repositories
 from keepwell.dependencies import hub
 from keepwell.dependencies.models import Proposal, Scan
@@ -169,61 +167,10 @@ def test_a_local_checkout_still_gets_its_branch_in_place(service, registry, sett
 # --- A smart-HTTP git server on loopback (git http-backend), for the "no write access" case ---------------
 
 
-class _GitHttp(BaseHTTPRequestHandler):
-    """Serve `git http-backend` over HTTP: anonymous reads, and pushes refused as the backend refuses them."""
-
-    root: str = ""
-
-    def log_message(self, *args):  # keep the test output quiet
-        pass
-
-    def do_GET(self):
-        self._backend()
-
-    def do_POST(self):
-        self._backend()
-
-    def _backend(self):
-        path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": self.root,
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "REQUEST_METHOD": self.command,
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": self.client_address[0],
-            "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
-            "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
-        }
-        out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
-        head, _, payload = out.partition(b"\r\n\r\n")
-        status, headers = 200, []
-        for line in head.decode("latin-1").split("\r\n"):
-            key, _, value = line.partition(":")
-            if key.lower() == "status":
-                status = int(value.strip().split()[0])
-            elif key:
-                headers.append((key, value.strip()))
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
 @pytest.fixture
 def http_remote(tmp_path):
     make_remote(tmp_path / "srv", "shop.git")
-    handler = type("Handler", (_GitHttp,), {"root": str(tmp_path / "srv")})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_git(tmp_path / "srv")
     yield (
         f"http://bot:s3cret-token@127.0.0.1:{server.server_address[1]}/shop.git",
         tmp_path / "srv" / "shop.git",

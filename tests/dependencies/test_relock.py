@@ -7,32 +7,16 @@ proposes the update, as happens in life. The lockfile is then read back with kee
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from deps_lock_tools import *  # noqa: F403  (the tools fixture)
 from deps_registry_server import Registry, start
 
 from keepwell.dependencies import proposals as prop
 from keepwell.dependencies import readers, relock
 
 PY = "PyPI"
-ROOT = Path(__file__).resolve().parents[2]
-TOOL_DIRS = [ROOT / ".venv" / "lock-tools" / "bin", Path(sys.executable).parent]
-
-
-@pytest.fixture
-def tools(monkeypatch):
-    """Put the lock tools `make test` installs on PATH; return a function that requires one."""
-    monkeypatch.setenv("PATH", os.pathsep.join([*map(str, TOOL_DIRS), os.environ.get("PATH", "")]))
-
-    def need(name):
-        if shutil.which(name) is None:
-            if os.environ.get("CI"):
-                pytest.fail(f"{name} is missing: `make test` installs it into .venv/lock-tools.")
-            pytest.skip(f"{name} is not installed (make test installs it)")
-
-    return need
 
 
 @pytest.fixture

@@ -8,35 +8,18 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from deps_lock_tools import *  # noqa: F403  (the tools fixture)
+from deps_lock_tools import LOCK_TOOLS
 from deps_registry_server import Registry, start
 
 from keepwell.dependencies import proposals as prop
 from keepwell.dependencies import readers, relock
 
 NPM = "npm"
-ROOT = Path(__file__).resolve().parents[2]
-LOCK_TOOLS = ROOT / ".venv" / "lock-tools"
-TOOL_DIRS = [LOCK_TOOLS / "bin", Path(sys.executable).parent]
 # yarn berry as a repository commits it; `make test` keeps one apart from yarn 1 to copy into test repositories.
 BERRY = LOCK_TOOLS / "berry" / "node_modules" / "@yarnpkg" / "cli-dist" / "bin" / "yarn.js"
-
-
-@pytest.fixture
-def tools(monkeypatch):
-    """Put the lock tools `make test` installs on PATH; return a function that requires one."""
-    monkeypatch.setenv("PATH", os.pathsep.join([*map(str, TOOL_DIRS), os.environ.get("PATH", "")]))
-
-    def need(name):
-        if shutil.which(name) is None:
-            if os.environ.get("CI"):
-                pytest.fail(f"{name} is missing: `make test` installs it into .venv/lock-tools.")
-            pytest.skip(f"{name} is not installed (make test installs it)")
-
-    return need
 
 
 @pytest.fixture
