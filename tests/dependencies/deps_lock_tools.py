@@ -3,6 +3,7 @@ the tests that regenerate lockfiles. Import the fixture with `from deps_lock_too
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,3 +28,17 @@ def tools(monkeypatch):
             pytest.skip(f"{name} is not installed (make test installs it)")
 
     return need
+
+
+def run(*command, cwd, env=None) -> str:
+    """Run a tool in `cwd` (with `env` over this process's); fail the test with its output if it fails."""
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    return proc.stdout
+
+
+def commit_all(repo) -> None:
+    """Make `repo` a git repository with everything in it committed on main."""
+    run("git", "init", "-q", "-b", "main", cwd=repo)
+    run("git", "add", ".", cwd=repo)
+    run("git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "start", cwd=repo)

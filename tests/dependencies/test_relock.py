@@ -4,13 +4,12 @@ Each test locks a project while only the old releases exist on the index, then p
 proposes the update, as happens in life. The lockfile is then read back with keepwell's own readers.
 """
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from deps_lock_tools import *  # noqa: F403  (the tools fixture)
+from deps_lock_tools import commit_all, run
 from deps_registry_server import Registry, start
 
 from keepwell.dependencies import proposals as prop
@@ -33,18 +32,6 @@ def publish_new_releases(reg):
     reg.add_pypi("alpha", "1.4.0", 100)
     reg.add_pypi("alpha", "2.0.0", 200)
     reg.add_pypi("beta", "0.9.1", 10)
-
-
-def run(*command, cwd, env=None):
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-    return proc.stdout
-
-
-def commit_all(repo):
-    run("git", "init", "-q", "-b", "main", cwd=repo)
-    run("git", "add", ".", cwd=repo)
-    run("git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "start", cwd=repo)
 
 
 def locked(repo, lockfile):

@@ -5,13 +5,11 @@ publishes the new ones and proposes the update; the lockfile is read back with k
 """
 
 import json
-import os
 import shutil
-import subprocess
 
 import pytest
 from deps_lock_tools import *  # noqa: F403  (the tools fixture)
-from deps_lock_tools import LOCK_TOOLS
+from deps_lock_tools import LOCK_TOOLS, commit_all, run
 from deps_registry_server import Registry, start
 
 from keepwell.dependencies import proposals as prop
@@ -39,18 +37,6 @@ def publish_new_releases(reg):
     reg.add_npm("alpha", "2.0.0", 200)
     reg.add_npm("beta", "1.1.0", 100, dependencies={"gamma": "^1.0.0"})
     reg.add_npm("gamma", "1.0.1", 100)
-
-
-def run(*command, cwd, env=None):
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-    return proc.stdout
-
-
-def commit_all(repo):
-    run("git", "init", "-q", "-b", "main", cwd=repo)
-    run("git", "add", ".", cwd=repo)
-    run("git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "start", cwd=repo)
 
 
 def project(tmp_path, **extra):
