@@ -30,3 +30,22 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "KEEPWELL_TEST_DATABASE_NAME", "keepwell_test"
     )
+
+# Each pytest-xdist worker gets a cache of its own: the tests clear the cache, and one worker's clear (or its
+# page under the same status-page slug) must not reach into another's test. Without Redis the cache is a
+# folder in the data directory, which the workers share; with Redis each worker takes the database below the
+# one given (gw0: the one given, gw1: one lower, ...).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw") and _WORKER[2:].isdigit():
+    from urllib.parse import urlsplit, urlunsplit
+
+    from keepwell.settings import CACHES  # noqa: E402
+
+    _default = dict(CACHES["default"])
+    if _default["BACKEND"].endswith("RedisCache"):
+        _url = urlsplit(_default["LOCATION"])
+        _db = max(0, int(_url.path.strip("/") or 0) - int(_WORKER[2:]))
+        _default["LOCATION"] = urlunsplit(_url._replace(path=f"/{_db}"))
+    else:
+        _default["LOCATION"] = os.path.join(_default["LOCATION"], _WORKER)
+    CACHES = {**CACHES, "default": _default}
