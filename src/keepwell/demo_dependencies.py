@@ -140,15 +140,11 @@ def _packages(as_of: datetime, now: datetime) -> dict:
     return packages
 
 
-def report(slug: str, as_of: datetime, now: datetime):
-    """Return the scan report the dependencies app computes for `slug` from the releases known at `as_of`."""
-    from keepwell.dependencies import eol
-    from keepwell.dependencies.runtimes import Runtime
-    from keepwell.dependencies.scan import Report, assess
+def dependencies(slug: str) -> list:
+    """Return the declared dependencies of the demo service `slug`, as the readers would have read them."""
     from keepwell.dependencies.types import Dependency
 
-    packages = _packages(as_of, now)
-    deps = [
+    return [
         Dependency(
             name=name,
             ecosystem=ecosystem,
@@ -159,8 +155,18 @@ def report(slug: str, as_of: datetime, now: datetime):
             source=source,
             line=line,
         )
-        for name, ecosystem, version, specifier, direct, dev, source, line in DEPENDENCIES[slug]
+        for name, ecosystem, version, specifier, direct, dev, source, line in DEPENDENCIES.get(slug, [])
     ]
+
+
+def report(slug: str, as_of: datetime, now: datetime):
+    """Return the scan report the dependencies app computes for `slug` from the releases known at `as_of`."""
+    from keepwell.dependencies import eol
+    from keepwell.dependencies.runtimes import Runtime
+    from keepwell.dependencies.scan import Report, assess
+
+    packages = _packages(as_of, now)
+    deps = dependencies(slug)
     out = Report(root=f"demo/{slug}", scanned_at=as_of)
     out.dependencies = [assess(d, packages.get((d.ecosystem, d.name)), as_of) for d in deps]
     runtimes = [Runtime(*row) for row in RUNTIMES.get(slug, [])]

@@ -189,23 +189,9 @@ class _Advisories:
 
 
 def _dependencies(slug: str) -> list:
-    from keepwell.dependencies.types import Dependency
+    from .demo_dependencies import dependencies
 
-    from .demo_dependencies import DEPENDENCIES
-
-    return [
-        Dependency(
-            name=name,
-            ecosystem=ecosystem,
-            version=version,
-            specifier=specifier,
-            direct=direct,
-            dev=dev,
-            source=source,
-            line=line,
-        )
-        for name, ecosystem, version, specifier, direct, dev, source, line in DEPENDENCIES.get(slug, [])
-    ]
+    return dependencies(slug)
 
 
 def _vulnerabilities(service, now) -> None:
